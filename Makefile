@@ -1,0 +1,45 @@
+# Two entry points, each doing all of its own set-up on a fresh machine:
+#   make serve   build dist/ (vendored Pyodide, offline) and serve it on 127.0.0.1:8000
+#   make test    the whole test suite (CPython unit tests + real-Chromium browser tests)
+PYTHON ?= python3
+PORT ?= 8000
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: serve test setup system build bench clean
+
+serve: setup
+	$(BIN)/python build.py serve --port $(PORT)
+
+build: setup
+	$(BIN)/python build.py
+
+test: setup system
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup system
+	$(BIN)/python -m kcsolver.bench
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,train]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian packages: Chromium for the browser tests, serif fonts for the captcha generator.
+SYSTEM_PACKAGES := chromium fonts-urw-base35 fonts-texgyre fonts-freefont-ttf fonts-dejavu-core fonts-liberation
+system:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+clean:
+	rm -rf dist build .pytest_cache
