@@ -47,6 +47,132 @@ def predict(parser, argv):
     return 0
 
 
+@command("solve", "read captcha images and print their text")
+def solve(parser, argv):
+    parser.add_argument("images", nargs="+", help="image files (PNG, JPEG, GIF, BMP, WEBP)")
+    parser.add_argument("--model", default="l2_digits", help="built-in solver (l2_digits, digits, stock23) or a model path")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per image")
+    args = parser.parse_args(argv)
+    from .captcha import Solver
+
+    solver = Solver.load(args.model)
+    failures = 0
+    for path in args.images:
+        try:
+            result = solver.solve(path)
+        except KcsolverError as exc:
+            failures += 1
+            print(json.dumps({"file": path, "error": str(exc)}) if args.json else f"{path}\terror: {exc}")
+            continue
+        if args.json:
+            print(json.dumps({"file": path, **result.to_dict()}))
+        else:
+            print(f"{path}\t{result.text}\t{result.confidence:.3f}")
+    return 1 if failures else 0
+
+
+def labelled_files(folder):
+    """(path, label) pairs from labels.csv, or from names LABEL_anything.ext."""
+    import csv
+    from pathlib import Path
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise KcsolverError(f"{folder}: not a directory")
+    table = folder / "labels.csv"
+    if table.exists():
+        with open(table, newline="") as handle:
+            return [(folder / row["file"], row["label"]) for row in csv.DictReader(handle)]
+    images = [p for p in sorted(folder.iterdir()) if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")]
+    return [(p, p.stem.split("_")[0]) for p in images]
+
+
+@command("eval", "accuracy of a solver on a folder of labelled images")
+def evaluate(parser, argv):
+    parser.add_argument("folder", help="images named LABEL_anything.ext, or with a labels.csv (file,label)")
+    parser.add_argument("--model", default="l2_digits")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--errors", action="store_true", help="list the misread files")
+    args = parser.parse_args(argv)
+    from .captcha import Solver
+
+    files = labelled_files(args.folder)
+    if not files:
+        raise KcsolverError(f"{args.folder}: no labelled images found")
+    solver = Solver.load(args.model)
+    start = time.perf_counter()
+    results = solver.solve_batch([path for path, _ in files])
+    elapsed = time.perf_counter() - start
+    wrong = [(str(path), label, r.text) for (path, label), r in zip(files, results) if r.text != label]
+    report = {"model": args.model, "folder": str(args.folder), "n": len(files),
+              "correct": len(files) - len(wrong), "accuracy": (len(files) - len(wrong)) / len(files),
+              "ms_per_image": elapsed * 1000 / len(files)}
+    if args.errors:
+        report["errors"] = [{"file": f, "label": label, "read": text} for f, label, text in wrong]
+    if args.json:
+        emit_json(report)
+    else:
+        print(f"{report['accuracy'] * 100:.2f}% ({report['correct']}/{report['n']}) full-string accuracy, "
+              f"{report['ms_per_image']:.2f} ms/image, model {args.model}")
+        for f, label, text in wrong if args.errors else []:
+            print(f"  {f}: {label!r} read as {text!r}")
+    return 0
+
+
+@command("synth", "generate labelled KCAPTCHA-style images")
+def synth(parser, argv):
+    from pathlib import Path
+
+    from .synth import CONFIGS, get_config, write_dataset
+
+    parser.add_argument("out", type=Path, help="output folder (LABEL_INDEX.ext + labels.csv)")
+    parser.add_argument("--config", default="l2_digits", choices=sorted(CONFIGS))
+    parser.add_argument("-n", type=int, default=100, help="number of images")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--charset", help="override the symbols")
+    parser.add_argument("--lengths", help="allowed lengths, e.g. 4-6 or 5,7")
+    parser.add_argument("--width", type=int)
+    parser.add_argument("--height", type=int, help="drawing height, without credits")
+    parser.add_argument("--credits", choices=["on", "off"])
+    parser.add_argument("--fluctuation", type=float, help="vertical fluctuation amplitude in px")
+    parser.add_argument("--black-noise", type=float, help="black noise factor (1/30 stock, 1/20 demo)")
+    parser.add_argument("--white-noise", type=float, help="white noise factor (1/6)")
+    parser.add_argument("--colors", choices=["bw", "random"])
+    parser.add_argument("--format", dest="image_format", choices=["png", "jpeg"])
+    args = parser.parse_args(argv)
+    lengths = None
+    if args.lengths:
+        if "-" in args.lengths:
+            low, high = (int(v) for v in args.lengths.split("-"))
+            lengths = tuple(range(low, high + 1))
+        else:
+            lengths = tuple(int(v) for v in args.lengths.split(","))
+    overrides = dict(charset=args.charset, lengths=lengths, width=args.width, height=args.height,
+                     credits=None if args.credits is None else args.credits == "on", fluctuation=args.fluctuation,
+                     black_noise=args.black_noise, white_noise=args.white_noise, colors=args.colors,
+                     image_format=args.image_format)
+    config = get_config(args.config)
+    if any(v is not None for k, v in overrides.items() if k in ("width", "height", "credits", "fluctuation", "black_noise")):
+        config = config.with_overrides(geometries=())  # explicit geometry replaces the config's mix
+    config = config.with_overrides(**overrides)
+    if args.n < 1:
+        raise KcsolverError("-n must be at least 1")
+    rows = write_dataset(args.out, config, args.n, args.seed)
+    print(f"wrote {len(rows)} images to {args.out} ({config.name}, seed {args.seed})", file=sys.stderr)
+    return 0
+
+
+@command("train", "train a solver on fresh synthetic images (needs the train extra: PyTorch)")
+def train(parser, argv):
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise KcsolverError("training needs PyTorch: pip install -e '.[train]' (torch==2.13.0, CPU)") from None
+    from .train.loop import main as train_main
+
+    return train_main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     top = argparse.ArgumentParser(prog="kcsolver", description="KCAPTCHA solver and TF.js model engine on NumPy")

@@ -1,0 +1,82 @@
+"""The solver network: a small fully convolutional CTC reader, and its export to a TF.js layers-model.
+
+Input: 48 x 128 x 1 "ink" image (1 = text). Five 3x3 conv blocks with
+batch norm and ReLU, pooling to 6 x 32, then a 6 x 5 conv that collapses
+the height, and a per-column classifier over charset + blank (last) with
+softmax: output (32 time steps, K + 1). About 30 M multiply-adds; the batch
+norms fold into the convolutions when kcsolver loads it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..tfjs.writer import KerasSequential, write_layers_model
+
+INPUT_HEIGHT, INPUT_WIDTH = 48, 128
+# (out channels, pooling after the block)
+BLOCKS = [(16, (2, 2)), (32, (2, 2)), (48, None), (64, (2, 1)), (64, None)]
+HEAD_CHANNELS = 96
+HEAD_KERNEL = (6, 5)
+
+
+class CaptchaNet(nn.Module):
+    def __init__(self, classes: int):
+        super().__init__()
+        layers, channels = [], 1
+        for out, pool in BLOCKS:
+            layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU()]
+            if pool:
+                layers.append(nn.MaxPool2d(pool))
+            channels = out
+        layers += [nn.ZeroPad2d((HEAD_KERNEL[1] // 2, HEAD_KERNEL[1] // 2, 0, 0)),
+                   nn.Conv2d(channels, HEAD_CHANNELS, HEAD_KERNEL, bias=False), nn.BatchNorm2d(HEAD_CHANNELS), nn.ReLU()]
+        self.features = nn.Sequential(*layers)
+        self.dropout = nn.Dropout(0.2)
+        self.classifier = nn.Linear(HEAD_CHANNELS, classes + 1)
+
+    def forward(self, x):  # x: (N, 1, H, W) -> logits (N, T, K + 1)
+        features = self.features(x)  # (N, C, 1, T)
+        features = features.squeeze(2).permute(0, 2, 1)
+        return self.classifier(self.dropout(features))
+
+
+def export(net: CaptchaNet, out_dir, recipe: dict, quantization: str | None = None):
+    """Write the trained net as a TF.js layers-model with the recipe in userDefinedMetadata.kcsolver."""
+    net = net.eval()
+    keras = KerasSequential("kcsolver_ctc", (INPUT_HEIGHT, INPUT_WIDTH, 1))
+    modules = list(net.features)
+    i = 0
+    while i < len(modules):
+        module = modules[i]
+        if isinstance(module, nn.Conv2d):
+            kernel = module.weight.detach().numpy().transpose(2, 3, 1, 0)  # OIHW -> HWIO
+            padding = "same" if module.padding == (1, 1) else "valid"
+            keras.conv2d(kernel, None if module.bias is None else module.bias.detach().numpy(), padding=padding)
+        elif isinstance(module, nn.BatchNorm2d):
+            keras.batch_norm(module.weight.detach().numpy(), module.bias.detach().numpy(),
+                             module.running_mean.numpy(), module.running_var.numpy(), module.eps)
+        elif isinstance(module, nn.ReLU):
+            keras.activation("relu")
+        elif isinstance(module, nn.MaxPool2d):
+            size = module.kernel_size if isinstance(module.kernel_size, tuple) else (module.kernel_size,) * 2
+            keras.max_pool(size)
+        elif isinstance(module, nn.ZeroPad2d):
+            left, right, top, bottom = module.padding
+            keras.zero_padding((top, bottom), (left, right))
+        else:
+            raise TypeError(f"cannot export {type(module).__name__}")
+        i += 1
+    steps = INPUT_WIDTH // 4
+    keras.reshape((steps, HEAD_CHANNELS))
+    keras.dense(net.classifier.weight.detach().numpy().T, net.classifier.bias.detach().numpy(), activation="softmax")
+    return write_layers_model(out_dir, keras.topology(), keras.weights, {"kcsolver": recipe}, quantization)
+
+
+def torch_probabilities(net: CaptchaNet, x_nhwc: np.ndarray) -> np.ndarray:
+    """Softmax outputs of the torch net for an NHWC batch (for parity checks with the exported model)."""
+    with torch.no_grad():
+        logits = net.eval()(torch.from_numpy(x_nhwc).permute(0, 3, 1, 2))
+        return torch.softmax(logits, dim=-1).numpy()

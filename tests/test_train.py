@@ -1,0 +1,57 @@
+"""Training smoke run: a few steps on tiny data, checkpoint and resume, export, reload, same outputs."""
+
+import numpy as np
+import pytest
+
+import torch  # the train extra is part of `make test`'s set-up
+
+import kcsolver
+from kcsolver.captcha import Recipe
+from kcsolver.synth import get_config
+from kcsolver.train import net as netlib
+from kcsolver.train.loop import make_batch, train
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    logs = []
+    paused = train("l2_digits", out, steps=4, batch_size=4, workers=0, threads=1, checkpoint_every=2, stop_at=2,
+                   log=logs.append, quantization=None)
+    assert paused is None and (out / "checkpoint.pt").exists()
+    path = train("l2_digits", out, steps=4, batch_size=4, workers=0, threads=1, checkpoint_every=2,
+                 log=logs.append, quantization=None)
+    return out, path, logs
+
+
+def test_resumes_from_checkpoint(trained):
+    _, _, logs = trained
+    assert any("paused at step 2/4" in line for line in logs)
+    assert any("resuming l2_digits from step 2/4" in line for line in logs)
+    assert any("step 4/4" in line for line in logs)
+
+
+def test_export_reloads_with_same_outputs_as_torch(trained):
+    out, path, _ = trained
+    state = torch.load(out / "checkpoint.pt", weights_only=False)
+    net = netlib.CaptchaNet(10)
+    net.load_state_dict(state["model"])
+    recipe = Recipe.from_dict(state["recipe"])
+    x, _ = make_batch(get_config("l2_digits"), recipe, np.random.default_rng(0), 3)
+    ours = kcsolver.load_model(path).predict(x)
+    np.testing.assert_allclose(ours, netlib.torch_probabilities(net, x), atol=1e-5)
+    solver = kcsolver.Solver.load(path.parent)
+    assert solver.recipe.charset == "0123456789" and solver.recipe.lengths == [2]
+
+
+@pytest.mark.parametrize("quantization,tolerance", [("float16", 2e-3), ("uint8", 5e-2)])
+def test_quantized_export(tmp_path, trained, quantization, tolerance):
+    out, path, _ = trained
+    state = torch.load(out / "checkpoint.pt", weights_only=False)
+    net = netlib.CaptchaNet(10)
+    net.load_state_dict(state["model"])
+    quantized = netlib.export(net, tmp_path / quantization, state["recipe"], quantization)
+    assert quantized.with_name("group1-shard1of1.bin").stat().st_size < path.with_name("group1-shard1of1.bin").stat().st_size
+    x, _ = make_batch(get_config("l2_digits"), Recipe.from_dict(state["recipe"]), np.random.default_rng(1), 2)
+    np.testing.assert_allclose(kcsolver.load_model(quantized).predict(x), netlib.torch_probabilities(net, x),
+                               atol=tolerance)
