@@ -33,7 +33,8 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # Debian packages: Chromium for the browser tests, serif fonts for the captcha generator.
-SYSTEM_PACKAGES := chromium fonts-urw-base35 fonts-texgyre fonts-freefont-ttf fonts-dejavu-core fonts-liberation
+SYSTEM_PACKAGES := chromium fonts-urw-base35 fonts-texgyre fonts-freefont-ttf fonts-dejavu-core fonts-liberation \
+	fonts-linuxlibertine fonts-ebgaramond fonts-crosextra-caladea fonts-cardo fonts-junicode
 system:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -26,6 +26,11 @@ FONT_CANDIDATES = [
     "/usr/share/texmf/fonts/opentype/public/tex-gyre/texgyrebonum-bold.otf",
     "/usr/share/fonts/opentype/urw-base35/C059-Bold.otf",
     "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf",
+    "/usr/share/fonts/opentype/linux-libertine/LinLibertine_RB.otf",
+    "/usr/share/fonts/opentype/ebgaramond/EBGaramond12-Bold.otf",   # old-style, Perpetua's relatives
+    "/usr/share/fonts/truetype/cardo/Cardob101.ttf",
+    "/usr/share/fonts/truetype/crosextra/Caladea-Bold.ttf",
+    "/usr/share/fonts/opentype/junicode/JunicodeTwoBeta-Bold.otf",
 ]
 STRIP_HEIGHT = 69  # KCAPTCHA's glyph strips are 69 px tall
 

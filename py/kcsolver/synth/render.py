@@ -63,6 +63,10 @@ class Style:
     white_noise: float
     fg: tuple
     bg: tuple
+    overlap: int = 0          # extra pixels each glyph is pushed into the previous one
+    shear: float = 0.0        # slant of the whole text (sx += shear * (y - h/2))
+    stretch: float = 1.0      # vertical scale of the whole text
+    wave_gain: float = 1.0    # multiplies the distortion amplitudes
 
 
 def random_text(config: CaptchaConfig, rng: np.random.Generator) -> str:
@@ -100,8 +104,14 @@ def random_style(config: CaptchaConfig, rng: np.random.Generator) -> Style:
         bg = tuple(int(v) for v in rng.integers(220, 256, 3))
     else:
         fg, bg = (0, 0, 0), (255, 255, 255)
-    return Style(fonts[rng.integers(len(fonts))], size, outline, squeeze, width, height, credits,
-                 fluctuation, black, white, fg, bg)
+    style = Style(fonts[rng.integers(len(fonts))], size, outline, squeeze, width, height, credits,
+                  fluctuation, black, white, fg, bg)
+    if config.vary:
+        style.overlap = int(rng.integers(0, 4))
+        style.shear = float(rng.uniform(-0.2, 0.2))
+        style.stretch = float(rng.uniform(0.88, 1.12))
+        style.wave_gain = float(rng.uniform(0.8, 1.25))
+    return style
 
 
 def place_text(text: str, style: Style, rng: np.random.Generator):
@@ -119,7 +129,7 @@ def place_text(text: str, style: Style, rng: np.random.Generator):
         y = int(round(((i % 2) * amplitude - amplitude / 2) * sign + rng.integers(-jitter, jitter + 1)))
         top = strip_top + y
         if i > 0:
-            x = max(x - _touching_shift(g, top, x, right_edge, h, rng), 0)
+            x = max(x - _touching_shift(g, top, x, right_edge, h, rng) - style.overlap, 0)
         if x + gw >= ink.shape[1]:
             return None
         src0, dst0 = max(0, -top), max(0, top)
@@ -170,11 +180,14 @@ def wave(ink: np.ndarray, text_width: int, style: Style, rng: np.random.Generato
     h, w = style.height, style.width
     p1, p2, p3, p4 = rng.uniform(0.075, 0.12, 4)
     f1, f2, f3, f4 = rng.uniform(0, np.pi, 4)
-    a1, a2 = rng.uniform(3.0, 3.82), rng.uniform(3.3, 4.5)
+    a1, a2 = rng.uniform(3.0, 3.82) * style.wave_gain, rng.uniform(3.3, 4.5) * style.wave_gain
     x = np.arange(w, dtype=np.float64)[None, :]
     y = np.arange(h, dtype=np.float64)[:, None]
     sx = x + (np.sin(x * p1 + f1) + np.sin(y * p3 + f3)) * a1 - w / 2 + text_width / 2 + 1
     sy = y + (np.sin(x * p2 + f2) + np.sin(y * p4 + f4)) * a2
+    if style.shear or style.stretch != 1.0:  # training variety only; KCAPTCHA itself has neither
+        sx = sx + style.shear * (y - h / 2)
+        sy = h / 2 + (sy - h / 2) / style.stretch
     inside = (sx >= 0) & (sy >= 0) & (sx < w - 1) & (sy < h - 1)
     x0 = np.clip(np.floor(sx).astype(np.int64), 0, w - 2)
     y0 = np.clip(np.floor(sy).astype(np.int64), 0, h - 2)
