@@ -183,6 +183,19 @@ def model_manifest(models: Path) -> dict:
     return manifest
 
 
+def write_precache(out: Path) -> None:
+    """List every file for the service worker and stamp sw.js with a version that changes with any file."""
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                   if p.is_file() and p.name not in ("sw.js", ".nojekyll", "precache.json"))
+    digest = hashlib.sha256()
+    for name in files:
+        digest.update(name.encode() + sha256_file(out / name).encode())
+    version = digest.hexdigest()[:16]
+    (out / "precache.json").write_text(json.dumps({"version": version, "files": files}, indent=0))
+    sw = out / "sw.js"
+    sw.write_text(sw.read_text().replace("__BUILD_VERSION__", version))
+
+
 def build(out: Path, runtime: str = "vendored") -> Path:
     out = out.resolve()
     if out.exists():
@@ -192,9 +205,10 @@ def build(out: Path, runtime: str = "vendored") -> Path:
     config = RUNTIMES[runtime](out)
     config["runtime"] = runtime
     config["wheel"] = build_wheel(out)
+    config["models"] = model_manifest(out / "models")
     (out / "runtime.json").write_text(json.dumps(config, indent=1))
-    (out / "models" / "index.json").write_text(json.dumps(model_manifest(out / "models"), indent=1))
     (out / ".nojekyll").write_text("")
+    write_precache(out)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"built {out} ({runtime} runtime, {size / 1e6:.1f} MB)")
     return out

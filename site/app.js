@@ -1,28 +1,31 @@
-// The solver page: status and progress while the runtime loads, the automation
-// API on window.kcsolver, and a readable error panel for any Python error.
+// The solver page: input (paste, drop, file, examples), answers with confidences,
+// the automation API on window.kcsolver, and a readable error panel.
 import { WorkerClient } from "./client.js";
+import { toImageData } from "./pixels.js";
 
 const $ = (selector) => document.querySelector(selector);
+const BUILTIN = ["l2_digits", "digits", "stock23"];
+const LOW_CONFIDENCE = 0.8;
 const client = new WorkerClient(new URL("./worker.js", import.meta.url));
 let runtimeInfo = null;
+
+// ---------------------------------------------------------------- progress and errors
 
 const progressParts = {};
 client.on("progress", ({ part, loaded, total }) => {
   progressParts[part] = { loaded, total };
   const loadedAll = Object.values(progressParts).reduce((s, p) => s + p.loaded, 0);
   const totalAll = Object.values(progressParts).reduce((s, p) => s + Math.max(p.total, p.loaded), 0);
-  const bar = $("#progress");
-  bar.max = totalAll || 1;
-  bar.value = loadedAll;
+  $("#progress").max = totalAll || 1;
+  $("#progress").value = loadedAll;
   $("#progress-text").textContent = Object.entries(progressParts)
     .map(([name, p]) => `${name} ${(p.loaded / 1e6).toFixed(1)} MB`).join(" · ");
 });
 client.on("status", ({ text }) => { $("#status").textContent = text; });
 client.on("fatal", (error) => showError("The Python runtime could not start", error));
 
-export function showError(title, error) {
-  const panel = $("#error");
-  panel.hidden = false;
+function showError(title, error) {
+  $("#error").hidden = false;
   $("#error-title").textContent = title;
   $("#error-message").textContent = error.message || String(error);
   $("#error-traceback").textContent = error.traceback || "";
@@ -32,8 +35,7 @@ function hideError() {
   $("#error").hidden = true;
 }
 
-// Every request from the page goes through here, so a Python exception always
-// ends up in the error panel as well as in the rejected promise.
+// Every request goes through here, so a Python exception always reaches the error panel too.
 async function call(type, payload, transfer) {
   try {
     const result = await client.request(type, payload, transfer);
@@ -47,23 +49,214 @@ async function call(type, payload, transfer) {
 
 const ready = client.ready.then((info) => {
   runtimeInfo = info;
-  $("#status").textContent = `Ready: ${info.runtime_name} ${info.runtime_version}, Python ${info.python}, NumPy ${info.numpy}`;
+  $("#status").textContent = `Ready: ${info.runtime_name} ${info.runtime_version}, Python ${info.python}, ` +
+    `NumPy ${info.numpy}, backend ${info.backend}.`;
   $("#progress-box").hidden = true;
   document.body.dataset.state = "ready";
   return info;
 });
 ready.catch(() => { document.body.dataset.state = "failed"; });
 
+// ---------------------------------------------------------------- models
+
+function modelUrl(model) {
+  if (BUILTIN.includes(model)) return new URL(`models/${model}/model.json`, document.baseURI).href;
+  return new URL(model, document.baseURI).href;
+}
+
+// Colourful images are stock KCAPTCHA; black-and-white ones are digit captchas.
+function chooseModel(imageData) {
+  const { data } = imageData;
+  let spread = 0;
+  let count = 0;
+  for (let i = 0; i < data.length; i += 4 * 7) {
+    spread += Math.abs(data[i] - data[i + 1]) + Math.abs(data[i + 1] - data[i + 2]);
+    count += 1;
+  }
+  return spread / count > 4 ? "stock23" : "digits";
+}
+
+async function solveImageData(imageData, { model = "auto", recipe = null, backend = "numpy" } = {}) {
+  await ready;
+  const chosen = model === "auto" ? chooseModel(imageData) : model;
+  const pixels = new Uint8Array(imageData.data.buffer.slice(0));
+  const payload = {
+    modelUrl: chosen.startsWith("local:") ? chosen : modelUrl(chosen),
+    image: { data: pixels, width: imageData.width, height: imageData.height },
+    recipe, backend,
+  };
+  const result = await call("solve", payload, [pixels.buffer]);
+  return { ...result, model: chosen };
+}
+
+// ---------------------------------------------------------------- page
+
+function customSettings() {
+  const files = $("#custom-files").files;
+  const [height, width, channels] = $("#custom-input").value.split(/[x×,\s]+/).map(Number);
+  const decoding = $("#custom-decoding").value === "ctc" ? { type: "ctc" }
+    : { type: "chunks", length: Number($("#custom-length").value) };
+  const recipe = { charset: $("#custom-charset").value, decoding,
+    input: { height, width, channels: channels || 1, color: $("#custom-color").value } };
+  return { files, url: $("#custom-url").value.trim(), recipe };
+}
+
+async function registerLocalModel(files) {
+  const names = Array.from(files).map((f) => f.name);
+  if (!names.includes("model.json")) throw new Error("Pick model.json together with its .bin shard files.");
+  const payload = {};
+  const transfer = [];
+  for (const file of files) {
+    const buffer = await file.arrayBuffer();
+    payload[file.name] = new Uint8Array(buffer);
+    transfer.push(buffer);
+  }
+  await ready;
+  const { url } = await call("register-files", { files: payload }, transfer);
+  return url;
+}
+
+async function pageModel() {
+  const choice = $("#model").value;
+  if (choice !== "custom") return { model: choice, recipe: null };
+  const { files, url, recipe } = customSettings();
+  const model = files.length ? await registerLocalModel(files) : url;
+  if (!model) throw new Error("Give a model.json URL or pick model.json and its shards.");
+  // The form's recipe is used only when the model carries none of its own.
+  return { model, recipe, customRecipe: true };
+}
+
+function showPreview(imageData) {
+  const canvas = $("#preview");
+  canvas.width = imageData.width;
+  canvas.height = imageData.height;
+  canvas.getContext("2d").putImageData(imageData, 0, 0);
+}
+
+function showResult(result) {
+  $("#result").hidden = false;
+  $("#answer").textContent = result.text || "(nothing read)";
+  $("#confidence").textContent = `Confidence that the whole answer is right: ${(result.confidence * 100).toFixed(1)}%` +
+    (result.confidence < LOW_CONFIDENCE ? " (low: check it)" : "");
+  $("#result").classList.toggle("low", result.confidence < LOW_CONFIDENCE);
+  const list = $("#chars");
+  list.replaceChildren(...result.chars.map(([char, p]) => {
+    const item = document.createElement("li");
+    item.textContent = `${char} ${(p * 100).toFixed(0)}%`;
+    if (p < LOW_CONFIDENCE) {
+      item.classList.add("low");
+      item.title = "low confidence";
+    }
+    return item;
+  }));
+  $("#timing").textContent = `${result.ms.toFixed(1)} ms in Python · solver ${result.model} · backend ${result.backend}`;
+}
+
+let busy = Promise.resolve();
+function solveFromPage(source) {
+  // One at a time, in order; an error never blocks the next captcha.
+  busy = busy.then(async () => {
+    try {
+      const imageData = await toImageData(source);
+      showPreview(imageData);
+      const { model, recipe, customRecipe } = await pageModel();
+      $("#status").textContent = runtimeInfo ? "Solving…" : "Solving as soon as the runtime is ready…";
+      let result;
+      try {
+        result = await solveImageData(imageData, { model, recipe: customRecipe ? null : recipe });
+      } catch (error) {
+        if (!customRecipe || !/no kcsolver recipe/.test(error.message)) throw error;
+        result = await solveImageData(imageData, { model, recipe });
+      }
+      showResult(result);
+      $("#status").textContent = "Solved.";
+    } catch (error) {
+      showError("Could not solve this image", error);
+      $("#status").textContent = runtimeInfo ? "Ready for the next image." : $("#status").textContent;
+    }
+  });
+  return busy;
+}
+
+$("#file").addEventListener("change", (event) => {
+  if (event.target.files[0]) solveFromPage(event.target.files[0]);
+});
+document.addEventListener("paste", (event) => {
+  const item = Array.from(event.clipboardData?.items || []).find((i) => i.kind === "file");
+  if (item) {
+    event.preventDefault();
+    solveFromPage(item.getAsFile());
+  }
+});
+const drop = $("#drop");
+drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (event) => {
+  event.preventDefault();
+  drop.classList.remove("over");
+  const file = event.dataTransfer?.files?.[0];
+  if (file) solveFromPage(file);
+});
+drop.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" || event.key === " ") { event.preventDefault(); $("#file").click(); }
+});
+$("#model").addEventListener("change", () => { $("#custom").hidden = $("#model").value !== "custom"; });
+$("#copy").addEventListener("click", async () => {
+  await navigator.clipboard.writeText($("#answer").textContent);
+  $("#copy").textContent = "Copied";
+  setTimeout(() => { $("#copy").textContent = "Copy"; }, 1500);
+});
+
+async function loadGallery() {
+  try {
+    const examples = await (await fetch("examples/index.json")).json();
+    $("#gallery").replaceChildren(...examples.map((example) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "example";
+      button.dataset.model = example.model;
+      const image = document.createElement("img");
+      image.src = `examples/${example.file}`;
+      image.alt = `${example.model} example`;
+      button.append(image);
+      button.addEventListener("click", async () => {
+        $("#model").value = example.model;
+        $("#custom").hidden = true;
+        solveFromPage(await (await fetch(image.src)).blob());
+      });
+      return button;
+    }));
+  } catch {
+    $("#examples").hidden = true;
+  }
+}
+loadGallery();
+
+// ---------------------------------------------------------------- automation API
+
 window.kcsolver = {
   ready,
   info: () => (runtimeInfo ? { ...runtimeInfo } : null),
-  async predict(modelUrl, data, shape, { backend = "numpy" } = {}) {
+  async solve(source, { model = "auto", recipe = null, backend = "numpy" } = {}) {
+    const imageData = await toImageData(source);
+    const result = await solveImageData(imageData, { model, recipe, backend });
+    return { text: result.text, confidence: result.confidence, chars: result.chars, ms: result.ms,
+      model: result.model, backend: result.backend };
+  },
+  async predict(url, data, shape, { backend = "numpy" } = {}) {
     await ready;
-    const absolute = new URL(modelUrl, document.baseURI).href;
     const copy = new Float32Array(data);
-    const result = await call("predict", { modelUrl: absolute, data: copy, shape: Array.from(shape), backend }, [copy.buffer]);
+    const result = await call("predict", { modelUrl: new URL(url, document.baseURI).href, data: copy,
+      shape: Array.from(shape), backend }, [copy.buffer]);
     return { data: result.data, shape: result.shape, ms: result.ms, backend: result.backend, outputs: result.outputs };
   },
   // Low-level access for diagnostics and tests: any worker request type.
   request: (type, payload) => ready.then(() => call(type, payload)),
 };
+
+// Offline support: the service worker precaches the site, the runtime and the solvers.
+// (?nosw=1 skips it, e.g. for measuring cold starts.)
+if ("serviceWorker" in navigator && !new URLSearchParams(location.search).has("nosw")) {
+  navigator.serviceWorker.register(new URL("./sw.js", import.meta.url), { scope: "./" })
+    .catch((error) => console.warn("kcsolver: offline support unavailable:", error.message));
+}

@@ -18,10 +18,13 @@ function partOf(url) {
   return "runtime";
 }
 
-// Wrap fetch so every response body is counted while it streams in.
+// Wrap fetch so every response body is counted while it streams in, and shipped
+// model files go through the verified model cache.
 const realFetch = self.fetch.bind(self);
 const progress = { runtime: [0, 0], packages: [0, 0], model: [0, 0] };
-self.fetch = async (input, init) => {
+let config = null;
+
+async function countedFetch(input, init) {
   const response = await realFetch(input, init);
   const url = typeof input === "string" ? input : input.url;
   if (!response.ok || !response.body) return response;
@@ -40,10 +43,64 @@ self.fetch = async (input, init) => {
     statusText: response.statusText,
     headers: response.headers,
   });
+}
+
+// ---- model cache: Cache Storage, every entry checked against the sha256 build.py recorded.
+const MODEL_CACHE = "kcsolver-models";
+
+async function sha256(buffer) {
+  const digest = await crypto.subtle.digest("SHA-256", buffer);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function expectedDigest(url) {
+  const modelsBase = new URL("models/", base).href;
+  if (!config || !url.startsWith(modelsBase)) return null;
+  const [name, file] = url.slice(modelsBase.length).split("?")[0].split("/");
+  return config.models?.[name]?.files?.[file]?.sha256 || null;
+}
+
+async function cachedModelFetch(url, expected) {
+  const cache = await caches.open(MODEL_CACHE);
+  const key = `${url}?sha256=${expected}`;
+  const hit = await cache.match(key);
+  let reload = false;
+  if (hit) {
+    const buffer = await hit.arrayBuffer();
+    if (await sha256(buffer) === expected) {
+      post({ type: "cache", url, hit: true });
+      return new Response(buffer, { status: 200, headers: hit.headers });
+    }
+    await cache.delete(key);  // corrupted entry: drop it and fetch again, bypassing the HTTP cache
+    post({ type: "cache", url, corrupted: true });
+    reload = true;
+  }
+  const response = await countedFetch(url, reload ? { cache: "reload" } : undefined);
+  if (!response.ok) return response;
+  const buffer = await response.arrayBuffer();
+  const actual = await sha256(buffer);
+  if (actual !== expected) {
+    throw new Error(`integrity check failed for ${url}: sha256 ${actual}, expected ${expected} (stale or tampered file)`);
+  }
+  // A new model version replaces the entries of the old one.
+  for (const old of await cache.keys()) {
+    if (old.url.startsWith(url + "?") && old.url !== key) await cache.delete(old);
+  }
+  const headers = { "content-type": response.headers.get("content-type") || "application/octet-stream" };
+  await cache.put(key, new Response(buffer, { headers }));
+  post({ type: "cache", url, stored: true });
+  return new Response(buffer, { status: 200, headers });
+}
+
+self.fetch = async (input, init) => {
+  const url = new URL(typeof input === "string" ? input : input.url, base).href;
+  const expected = expectedDigest(url);
+  if (expected && typeof caches !== "undefined") return cachedModelFetch(url, expected);
+  return countedFetch(input, init);
 };
 
 async function boot() {
-  const config = await (await realFetch(new URL("runtime.json", base))).json();
+  config = await (await realFetch(new URL("runtime.json", base))).json();
   post({ type: "status", text: `Loading Python runtime (${config.name} ${config.version})` });
   const started = performance.now();
   const { loadPyodide } = await import(new URL(config.module, base).href);

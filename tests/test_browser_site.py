@@ -1,0 +1,270 @@
+"""The solver page in real Chromium: every input path, caching, offline, custom models, bad input."""
+
+import io
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import REAL, ROOT
+from kcsolver import Solver
+
+pytestmark = pytest.mark.browser
+
+SAMPLES = {
+    "l2_digits": sorted((REAL / "l2_digits_png").glob("*.png"))[:3],
+    "stock23": sorted((REAL / "stock23_jpg").glob("*.jpg"))[:2] + sorted((REAL / "stock20_true_png").glob("*.png"))[:1],
+}
+
+
+@pytest.fixture(scope="module")
+def cpython_answers():
+    """What the same solvers answer under CPython: the browser must give the same."""
+    answers = {}
+    for model, files in SAMPLES.items():
+        solver = Solver.load(model)
+        for path in files:
+            answers[(model, path.name)] = solver.solve(path)
+    return answers
+
+
+def answer(page):
+    page.wait_for_function("document.querySelector('#answer').textContent.length > 0 && "
+                           "document.querySelector('#status').textContent.startsWith('Solved')")
+    return page.locator("#answer").inner_text()
+
+
+def reset(page):
+    """Clear the last answer, and the file input so that picking the same file again fires `change`."""
+    page.evaluate("document.querySelector('#answer').textContent = ''; document.querySelector('#status').textContent = '';"
+                  "document.querySelector('#file').value = ''")
+
+
+@pytest.mark.parametrize("model", sorted(SAMPLES))
+def test_file_input_matches_cpython(app_page, cpython_answers, model):
+    app_page.select_option("#model", model)
+    for path in SAMPLES[model]:
+        reset(app_page)
+        app_page.set_input_files("#file", str(path))
+        expected = cpython_answers[(model, path.name)]
+        assert answer(app_page) == expected.text
+        chars = app_page.locator("#chars li").all_inner_texts()
+        assert len(chars) == len(expected.chars)
+
+
+def page_file_js(path, mime):
+    return f"fetch('/real/{path.parent.name}/{path.name}').then(r => r.blob()).then(b => new File([b], '{path.name}', {{type: '{mime}'}}))"
+
+
+def test_paste_and_drop(app_page, cpython_answers):
+    path = SAMPLES["l2_digits"][1]
+    expected = cpython_answers[("l2_digits", path.name)].text
+    app_page.select_option("#model", "l2_digits")
+    app_page.evaluate(f"""async () => {{
+        const file = await {page_file_js(path, 'image/png')};
+        const data = new DataTransfer();
+        data.items.add(file);
+        document.dispatchEvent(new ClipboardEvent('paste', {{clipboardData: data, bubbles: true}}));
+    }}""")
+    assert answer(app_page) == expected
+    reset(app_page)
+    path = SAMPLES["l2_digits"][2]
+    app_page.evaluate(f"""async () => {{
+        const file = await {page_file_js(path, 'image/png')};
+        const data = new DataTransfer();
+        data.items.add(file);
+        document.querySelector('#drop').dispatchEvent(new DragEvent('drop', {{dataTransfer: data, bubbles: true}}));
+    }}""")
+    assert answer(app_page) == cpython_answers[("l2_digits", path.name)].text
+
+
+def test_solve_api_accepts_every_source(app_page, cpython_answers):
+    path = SAMPLES["stock23"][0]
+    expected = cpython_answers[("stock23", path.name)]
+    results = app_page.evaluate(f"""async () => {{
+        const blob = await {page_file_js(path, 'image/jpeg')};
+        const img = new Image();
+        img.src = URL.createObjectURL(blob);
+        await img.decode();
+        const canvas = document.createElement('canvas');
+        canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+        canvas.getContext('2d').drawImage(img, 0, 0);
+        const imageData = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+        const out = [];
+        for (const source of [blob, img, canvas, imageData]) out.push(await kcsolver.solve(source, {{model: 'stock23'}}));
+        out.push(await kcsolver.solve(blob));  // automatic choice: colourful -> stock23
+        return out;
+    }}""")
+    for result in results:
+        assert result["text"] == expected.text
+        assert abs(result["confidence"] - expected.confidence) < 1e-3
+        assert len(result["chars"]) == len(expected.chars) and result["ms"] > 0
+    assert results[-1]["model"] == "stock23"
+
+
+def model_requests(server):
+    return [r for r in server.requests if "/app/models/" in r]
+
+
+def test_second_visit_fetches_no_model_file(page, site_url, server):
+    page.goto(site_url)
+    page.evaluate("kcsolver.ready")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    path = SAMPLES["l2_digits"][0]
+    page.set_input_files("#file", str(path))
+    answer(page)
+    assert model_requests(server), "the first visit downloads the model"
+    page.wait_for_timeout(500)
+    before = len(server.requests)
+    page.reload()
+    page.evaluate("kcsolver.ready")
+    reset(page)
+    page.set_input_files("#file", str(path))
+    answer(page)
+    assert [r for r in server.requests[before:] if "/app/models/" in r] == []
+
+
+def test_offline_reload_still_solves(page, context, site_url, cpython_answers):
+    page.goto(site_url)
+    page.evaluate("kcsolver.ready")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("navigator.serviceWorker.controller !== null || (location.reload(), false)", timeout=30000)
+    path = SAMPLES["l2_digits"][0]
+    page.select_option("#model", "l2_digits")
+    page.set_input_files("#file", str(path))
+    answer(page)
+    context.set_offline(True)
+    page.reload()
+    page.evaluate("kcsolver.ready")
+    page.select_option("#model", "l2_digits")
+    reset(page)
+    page.set_input_files("#file", str(path))
+    assert answer(page) == cpython_answers[("l2_digits", path.name)].text
+    context.set_offline(False)
+
+
+def test_corrupted_cache_entry_is_dropped_and_refetched(page, site_url, server, cpython_answers):
+    page.goto(site_url + "?nosw=1")
+    page.evaluate("kcsolver.ready")
+    path = SAMPLES["l2_digits"][0]
+    page.select_option("#model", "l2_digits")
+    page.set_input_files("#file", str(path))
+    answer(page)
+    corrupted = page.evaluate("""async () => {
+        const cache = await caches.open('kcsolver-models');
+        const keys = (await cache.keys()).filter(k => k.url.includes('.bin'));
+        for (const key of keys) await cache.put(key, new Response(new Uint8Array([1, 2, 3])));
+        return keys.length;
+    }""")
+    assert corrupted == 1
+    before = len(server.requests)
+    page.reload()
+    page.evaluate("kcsolver.ready")
+    page.select_option("#model", "l2_digits")
+    reset(page)
+    page.set_input_files("#file", str(path))
+    assert answer(page) == cpython_answers[("l2_digits", path.name)].text
+    refetched = [r for r in server.requests[before:] if r.endswith(".bin")]
+    assert len(refetched) == 1
+
+
+def test_custom_model_from_url_and_from_disk(app_page, server, cpython_answers, tmp_path):
+    path = SAMPLES["l2_digits"][0]
+    expected = cpython_answers[("l2_digits", path.name)].text
+    app_page.select_option("#model", "custom")
+    app_page.fill("#custom-url", server.url + "/app/models/l2_digits/model.json")
+    app_page.set_input_files("#file", str(path))
+    assert answer(app_page) == expected
+    # From disk: model.json with its shard, picked together (paths made local to the folder).
+    folder = tmp_path / "picked"
+    folder.mkdir()
+    document = json.loads((ROOT / "site" / "models" / "l2_digits" / "model.json").read_text())
+    document["weightsManifest"][0]["paths"] = ["weights.bin"]
+    (folder / "model.json").write_text(json.dumps(document))
+    shutil.copy(ROOT / "site" / "models" / "digits" / "group1-shard1of1.bin", folder / "weights.bin")
+    app_page.fill("#custom-url", "")
+    app_page.set_input_files("#custom-files", [str(folder / "model.json"), str(folder / "weights.bin")])
+    reset(app_page)
+    app_page.set_input_files("#file", str(SAMPLES["l2_digits"][1]))
+    assert answer(app_page) == cpython_answers[("l2_digits", SAMPLES["l2_digits"][1].name)].text
+
+
+def png_bytes(array):
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def expect_error_then_recover(page, trigger, message_part):
+    reset(page)
+    page.evaluate("document.querySelector('#error').hidden = true")
+    trigger()
+    page.wait_for_function("!document.querySelector('#error').hidden", timeout=15000)
+    text = page.locator("#error-message").inner_text()
+    assert message_part.lower() in text.lower(), text
+    reset(page)
+    page.select_option("#model", "l2_digits")
+    page.set_input_files("#file", str(SAMPLES["l2_digits"][0]))
+    assert answer(page)
+
+
+def test_bad_inputs_give_clear_messages_and_the_page_survives(app_page, tmp_path, server):
+    big = io.BytesIO()
+    Image.new("L", (30000, 30000)).save(big, "PNG")
+    good = png_bytes(np.full((60, 160, 3), 255, np.uint8))
+    cases = [
+        ({"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}, "not an image"),
+        ({"name": "empty.png", "mimeType": "image/png", "buffer": b""}, "empty"),
+        ({"name": "cut.png", "mimeType": "image/png", "buffer": good[: len(good) // 3]}, "truncated"),
+        ({"name": "huge.png", "mimeType": "image/png", "buffer": big.getvalue()}, "30000×30000"),
+    ]
+    for payload, message in cases:
+        expect_error_then_recover(app_page, lambda: app_page.set_input_files("#file", files=[payload]), message)
+    # A custom model with a missing shard, and one with an unsupported op.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    shutil.copy(ROOT / "site" / "models" / "l2_digits" / "model.json", broken / "model.json")
+    document = json.loads((broken / "model.json").read_text())
+    document["weightsManifest"][0]["paths"] = ["missing.bin"]
+    (broken / "model.json").write_text(json.dumps(document))
+
+    def pick_broken():
+        app_page.select_option("#model", "custom")
+        app_page.set_input_files("#custom-files", [str(broken / "model.json")])
+        app_page.set_input_files("#file", str(SAMPLES["l2_digits"][0]))
+
+    expect_error_then_recover(app_page, pick_broken, "missing weight shard")
+    unsupported = tmp_path / "unsupported"
+    shutil.copytree(broken, unsupported)
+    document["weightsManifest"][0]["paths"] = ["weights.bin"]
+    document["modelTopology"]["model_config"]["config"]["layers"][1]["class_name"] = "MultiHeadAttention"
+    (unsupported / "model.json").write_text(json.dumps(document))
+    shutil.copy(ROOT / "site" / "models" / "digits" / "group1-shard1of1.bin", unsupported / "weights.bin")
+
+    def pick_unsupported():
+        app_page.select_option("#model", "custom")
+        app_page.set_input_files("#custom-files", [str(unsupported / "model.json"), str(unsupported / "weights.bin")])
+        app_page.set_input_files("#file", str(SAMPLES["l2_digits"][0]))
+
+    expect_error_then_recover(app_page, pick_unsupported, "MultiHeadAttention")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshot(browser, site_url, scheme, tmp_path_factory):
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 900, "height": 900})
+    page = context.new_page()
+    page.goto(site_url + "?nosw=1")
+    page.evaluate("kcsolver.ready")
+    page.select_option("#model", "stock23")
+    page.set_input_files("#file", str(SAMPLES["stock23"][0]))
+    answer(page)
+    out = ROOT / "test-results" / f"page-{scheme}.png"
+    out.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(out), full_page=True)
+    image = np.asarray(Image.open(out).convert("L"), np.float32)
+    assert image.std() > 20  # text, answer and gallery, not a blank page
+    background = np.median(image)
+    assert (background > 200) if scheme == "light" else (background < 60)
+    context.close()
