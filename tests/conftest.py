@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # build.py
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # helpers
 
-from helpers import StaticServer  # noqa: E402
+from helpers import StaticServer, wait_until  # noqa: E402
 
 SHARED = Path(os.environ.get("KCSOLVER_SHARED", ROOT.parent / "shared"))
 FIXTURES = SHARED / "fixtures" / "tfjs"
@@ -68,7 +68,7 @@ def app_page(page, site_url):
     messages = []
     page.on("console", lambda msg: messages.append(msg.text))
     page.goto(site_url)
-    page.wait_for_function("window.kcsolver !== undefined")
+    wait_until(page, "window.kcsolver !== undefined")
     page.evaluate("kcsolver.ready")
     page.console_messages = messages
     return page

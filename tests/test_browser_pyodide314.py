@@ -7,13 +7,15 @@ conversion of nested data, typed arrays both ways, and proxies.
 
 import pytest
 
+from helpers import wait_until
+
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def py314(page, server):
     page.goto(server.url + "/pages/pyodide314.html")
-    page.wait_for_function("window.booted !== undefined")
+    wait_until(page, "window.booted !== undefined")
     assert page.evaluate("window.booted").startswith("314.")
     return page
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import wait_until
 from conftest import REAL, ROOT
 from kcsolver import Solver
 
@@ -31,7 +32,7 @@ def cpython_answers():
 
 
 def answer(page):
-    page.wait_for_function("document.querySelector('#answer').textContent.length > 0 && "
+    wait_until(page, "document.querySelector('#answer').textContent.length > 0 && "
                            "document.querySelector('#status').textContent.startsWith('Solved')")
     return page.locator("#answer").inner_text()
 
@@ -130,7 +131,9 @@ def test_offline_reload_still_solves(page, context, site_url, cpython_answers):
     page.goto(site_url)
     page.evaluate("kcsolver.ready")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null || (location.reload(), false)", timeout=30000)
+    if not page.evaluate("navigator.serviceWorker.controller !== null"):
+        page.reload()  # the first visit installs the service worker; it controls the page from the next load
+        page.evaluate("kcsolver.ready")
     path = SAMPLES["l2_digits"][0]
     page.select_option("#model", "l2_digits")
     page.set_input_files("#file", str(path))
@@ -201,7 +204,7 @@ def expect_error_then_recover(page, trigger, message_part):
     reset(page)
     page.evaluate("document.querySelector('#error').hidden = true")
     trigger()
-    page.wait_for_function("!document.querySelector('#error').hidden", timeout=15000)
+    wait_until(page, "!document.querySelector('#error').hidden", 15)
     text = page.locator("#error-message").inner_text()
     assert message_part.lower() in text.lower(), text
     reset(page)

@@ -1,0 +1,41 @@
+// Runs inside the hidden iframe on the solver's origin. Accepts only pixel
+// messages of the expected shape from the page that embeds it, and answers
+// only to that page's origin. The worker and the model cache live here.
+import { WorkerClient } from "./client.js";
+
+const BUILTIN = ["l2_digits", "digits", "stock23"];
+const MAX_PIXELS = 1_000_000;
+const client = new WorkerClient(new URL("./worker.js", import.meta.url));
+
+function validSolveRequest(message) {
+  return message && message.type === "kcsolver:solve" && Number.isInteger(message.id) &&
+    BUILTIN.includes(message.model) && Number.isInteger(message.width) && Number.isInteger(message.height) &&
+    message.width > 0 && message.height > 0 && message.width * message.height <= MAX_PIXELS &&
+    message.data instanceof ArrayBuffer && message.data.byteLength === message.width * message.height * 4;
+}
+
+// Counters for diagnostics (and the tests): what was accepted and what was ignored.
+window.kcsolverEmbed = { accepted: 0, ignored: 0 };
+
+window.addEventListener("message", async (event) => {
+  const message = event.data;
+  if (event.source !== window.parent || window.parent === window || !validSolveRequest(message)) {
+    window.kcsolverEmbed.ignored += 1;  // only pixel requests from the page that embeds us
+    return;
+  }
+  window.kcsolverEmbed.accepted += 1;
+  const reply = (body) => window.parent.postMessage({ id: message.id, ...body }, event.origin);
+  try {
+    await client.ready;
+    const result = await client.request("solve", {
+      modelUrl: new URL(`models/${message.model}/model.json`, location.href).href,
+      image: { data: new Uint8Array(message.data), width: message.width, height: message.height },
+    }, [message.data]);
+    reply({ type: "kcsolver:answer", result: { text: result.text, confidence: result.confidence, chars: result.chars } });
+  } catch (error) {
+    reply({ type: "kcsolver:error", error: error.message });
+  }
+});
+
+// Tell the embedder we can take requests (this carries no data).
+if (window.parent !== window) window.parent.postMessage({ type: "kcsolver:ready" }, "*");
