@@ -23,9 +23,7 @@ Runtimes:
 from __future__ import annotations
 
 import argparse
-import functools
 import hashlib
-import http.server
 import json
 import shutil
 import subprocess
@@ -219,31 +217,6 @@ def build(out: Path, runtime: str = "vendored") -> Path:
     return out
 
 
-def serve(directory: Path, port: int) -> None:
-    handler = functools.partial(QuietHandler, directory=str(directory))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
-        print(f"serving {directory} at http://127.0.0.1:{port}/  (Ctrl+C to stop)")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
-                      ".json": "application/json", ".whl": "application/zip"}
-
-    def end_headers(self):
-        # Like GitHub Pages: any origin may load widget.js as a module script.
-        self.send_header("Access-Control-Allow-Origin", "*")
-        super().end_headers()
-
-    def log_message(self, format, *args):  # noqa: A002 - signature from the base class
-        if not str(args[1] if len(args) > 1 else "").startswith(("2", "3")):
-            super().log_message(format, *args)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", choices=["build", "serve"], default="build")
@@ -259,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"build.py: error: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        serve(args.out.resolve(), args.port)
+        from kcsolver.devserver import serve_forever
+
+        serve_forever(args.out.resolve(), args.port)
     return 0
 
 

@@ -1,53 +1,8 @@
-"""Test helpers: a threaded static HTTP server that records every request."""
+"""Test helpers: the static server (from kcsolver.devserver) and CSP-safe polling."""
 
-from __future__ import annotations
+from kcsolver.devserver import StaticServer
 
-import functools
-import http.server
-import threading
-from pathlib import Path
-
-import build
-
-
-class _Handler(build.QuietHandler):
-    def __init__(self, *args, server_state, **kwargs):
-        self.state = server_state
-        super().__init__(*args, **kwargs)
-
-    def translate_path(self, path):
-        for prefix, root in self.state.extra_roots.items():
-            if path.startswith(prefix):
-                relative = path[len(prefix):].split("?")[0].split("#")[0]
-                return str(Path(root) / relative)
-        return super().translate_path(path)
-
-    def send_head(self):
-        self.state.requests.append(self.path)
-        return super().send_head()
-
-    def log_message(self, *args):
-        pass
-
-
-class StaticServer:
-    """`with StaticServer(dir) as s:` serves dir on 127.0.0.1:<free port>; s.requests lists paths."""
-
-    def __init__(self, root: Path, extra_roots: dict | None = None):
-        self.root = Path(root)
-        self.extra_roots = extra_roots or {}
-        self.requests: list[str] = []
-
-    def __enter__(self):
-        handler = functools.partial(_Handler, directory=str(self.root), server_state=self)
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+__all__ = ["StaticServer", "wait_until"]
 
 
 def wait_until(page, expression: str, timeout_s: float = 60, interval_ms: int = 100):

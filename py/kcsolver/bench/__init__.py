@@ -1,0 +1,2 @@
+"""Benchmarks (figures, never assertions): `python -m kcsolver.bench` (browser vs TF.js, starts,
+CPython throughput) and `python -m kcsolver.bench.engine` (CPython engine latency)."""

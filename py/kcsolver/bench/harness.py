@@ -1,0 +1,251 @@
+"""Our engine against TensorFlow.js in the same headless Chromium; cold/warm starts; CPython throughput.
+
+    python -m kcsolver.bench [--quick] [--json OUT] [--repeat N] [MODEL_JSON ...]
+
+Builds a fresh dist/ (vendored runtime), serves it and npm's TF.js 4.22 on
+127.0.0.1, and measures in one browser:
+  * warm latency (median/min/max of N predictions after warm-up) of every
+    shipped solver, shared fixture and given model.json: ours (numpy backend in
+    the worker, time measured in Python around predict) and TF.js (cpu, wasm,
+    webgl; time around predict + data());
+  * cold start to the first answer (empty cache) and warm start (cached), for
+    our site and for a page shaped like the public TF.js demo (TF.js + a
+    DenseNet121 graph model), also under a 10 Mbit/s, 40 ms throttle;
+  * bytes downloaded on a cold start, by part;
+  * CPython: Solver.solve images per second on the shared real samples.
+Prints markdown tables; --json writes the records. Figures, never assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..devserver import StaticServer
+from .densenet import build_densenet121
+
+ROOT = Path(__file__).resolve().parents[3]
+SHARED = ROOT.parent / "shared"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--enable-unsafe-swiftshader"]
+THROTTLE = {"offline": False, "latency": 40, "downloadThroughput": 10e6 / 8, "uploadThroughput": 10e6 / 8}
+SOLVERS = ("l2_digits", "digits", "stock23")
+
+
+def part_of(path: str) -> str:
+    if "/models/" in path:
+        return "model"
+    if path.endswith(".whl"):
+        return "packages"
+    if "/pyodide/" in path:
+        return "runtime"
+    return "site"
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.records: list[dict] = []
+
+    def add(self, **record):
+        self.records.append(record)
+        return record
+
+    # ------------------------------------------------------------ browser
+    def run(self):
+        from playwright.sync_api import sync_playwright
+
+        sys.path.insert(0, str(ROOT))
+        import build
+
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            dist = build.build(tmp / "site" / "app", "vendored")
+            densenet = build_densenet121(tmp / "densenet121")
+            roots = {"/node_modules/": ROOT / "node_modules", "/bench/": Path(__file__).parent / "pages",
+                     "/fixtures/": SHARED / "fixtures" / "tfjs", "/densenet121/": densenet.parent, "/extra/": Path("/")}
+            with StaticServer(dist.parent, roots) as server, sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+                self.browser_version = browser.version
+                self.server = server
+                self.warm_latency(browser, server, densenet)
+                self.start_times(browser, server, densenet)
+                browser.close()
+        self.cpython_throughput()
+
+    def models(self, server, densenet):
+        models = []
+        for name in SOLVERS if not self.args.quick else SOLVERS[:1]:
+            models.append((name, f"{server.url}/app/models/{name}/model.json"))
+        if not self.args.quick:
+            for folder in sorted((SHARED / "fixtures" / "tfjs").iterdir()):
+                for variant in ("layers", "graph"):
+                    if (folder / variant / "model.json").exists():
+                        models.append((f"{folder.name}/{variant}", f"{server.url}/fixtures/{folder.name}/{variant}/model.json"))
+            models.append(("densenet121", f"{server.url}/densenet121/model.json"))
+        for path in self.args.models:
+            models.append((path, f"{server.url}/extra{Path(path).resolve()}"))
+        return models
+
+    def input_shape(self, url):
+        from ..model import load_model
+
+        shape = load_model(url).inputs[0].shape
+        return [1, *[d for d in shape[1:]]]
+
+    def warm_latency(self, browser, server, densenet):
+        repeat = 3 if self.args.quick else self.args.repeat
+        warmup = 1 if self.args.quick else 3
+        context = browser.new_context()
+        ours = context.new_page()
+        ours.goto(server.url + "/app/?nosw=1")
+        ours.evaluate("kcsolver.ready")
+        peer = context.new_page()
+        peer.goto(server.url + "/bench/tfjs.html")
+        backends = ["cpu"] if self.args.quick else ["wasm", "webgl", "cpu"]
+        for name, url in self.models(server, densenet):
+            shape = self.input_shape(url)
+            samples = []
+            data = np.random.default_rng(0).random(int(np.prod(shape))).astype(np.float32).tolist()
+            for i in range(warmup + repeat):
+                result = ours.evaluate("([u, d, s]) => kcsolver.predict(u, new Float32Array(d), s).then(r => r.ms)",
+                                       [url, data, shape])
+                if i >= warmup:
+                    samples.append(result)
+            self.add(engine="kcsolver", backend="numpy", model=name, median_ms=statistics.median(samples),
+                     min_ms=min(samples), max_ms=max(samples), repeat=repeat)
+            for backend in backends:
+                if name == "densenet121" and backend == "cpu":
+                    continue  # minutes per prediction; not informative
+                try:
+                    stats = peer.evaluate("([u, s, b, r, w]) => tfBench(u, s, b, r, w)", [url, shape, backend, repeat, warmup])
+                    self.add(engine="tfjs", backend=backend, model=name, median_ms=stats["median"],
+                             min_ms=stats["min"], max_ms=stats["max"], repeat=repeat)
+                except Exception as exc:  # TF.js refuses some files (e.g. mobile_mix layers)
+                    self.add(engine="tfjs", backend=backend, model=name, median_ms=None, error=str(exc).splitlines()[0][:200])
+        context.close()
+
+    def start_once(self, browser, url, action, throttle):
+        context = browser.new_context()
+        page = context.new_page()
+        if throttle:
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            cdp.send("Network.emulateNetworkConditions", THROTTLE)
+        before = len(self.server.log)
+        start = time.perf_counter()
+        page.goto(url)
+        action(page)
+        cold = (time.perf_counter() - start) * 1000
+        cold_log = self.server.log[before:]
+        before = len(self.server.log)
+        start = time.perf_counter()
+        page.goto(url)  # a new visit (not a reload, which revalidates every resource)
+        action(page)
+        warm = (time.perf_counter() - start) * 1000
+        warm_log = self.server.log[before:]
+        context.close()
+        return cold, warm, cold_log, warm_log
+
+    def start_times(self, browser, server, densenet):
+        sample = next(iter(sorted((SHARED / "kcaptcha-real-dev" / "l2_digits_png").glob("*.png"))))
+
+        def ours(page):
+            page.evaluate("kcsolver.ready")
+            page.set_input_files("#file", str(sample))
+            page.wait_for_selector("#result:not([hidden])")
+
+        def demo(page):
+            page.evaluate(f"tfDemoStart('{server.url}/densenet121/model.json', [1, 60, 160, 3], 'webgl')")
+
+        throttles = [False] if self.args.quick else [False, True]
+        for throttle in throttles:
+            label = "10Mbit/40ms" if throttle else "unthrottled"
+            cold, warm, cold_log, warm_log = self.start_once(browser, server.url + "/app/?nosw=1", ours, throttle)
+            self.add(engine="kcsolver", backend="numpy", model="l2_digits", metric=f"cold_start_{label}", ms=cold,
+                     bytes=sum(size for _, size in cold_log))
+            self.add(engine="kcsolver", backend="numpy", model="l2_digits", metric=f"warm_start_{label}", ms=warm,
+                     bytes=sum(size for _, size in warm_log))
+            if not throttle:
+                for part in ("site", "runtime", "packages", "model"):
+                    self.add(engine="kcsolver", backend="numpy", model="l2_digits", metric=f"cold_bytes_{part}",
+                             ms=None, bytes=sum(size for path, size in cold_log if part_of(path) == part))
+            if self.args.quick:
+                continue
+            cold, warm, cold_log, warm_log = self.start_once(browser, server.url + "/bench/tfjs.html", demo, throttle)
+            self.add(engine="tfjs", backend="webgl", model="densenet121", metric=f"cold_start_{label}", ms=cold,
+                     bytes=sum(size for _, size in cold_log))
+            self.add(engine="tfjs", backend="webgl", model="densenet121", metric=f"warm_start_{label}", ms=warm,
+                     bytes=sum(size for _, size in warm_log))
+
+    # ------------------------------------------------------------ CPython
+    def cpython_throughput(self):
+        from ..captcha import Solver
+
+        real = SHARED / "kcaptcha-real-dev"
+        pairs = [("l2_digits", "l2_digits_png")] if self.args.quick else [
+            ("l2_digits", "l2_digits_png"), ("digits", "digits_l4_6_png"), ("stock23", "stock23_jpg"),
+            ("stock23", "stock20_true_png")]
+        for model, folder in pairs:
+            solver = Solver.load(model)
+            files = sorted(p for p in (real / folder).iterdir() if p.suffix != ".csv")
+            files = files[:20] if self.args.quick else files
+            solver.solve(files[0])
+            start = time.perf_counter()
+            for path in files:
+                solver.solve(path)
+            elapsed = time.perf_counter() - start
+            self.add(engine="kcsolver", backend="numpy-cpython", model=model, metric=f"solve_{folder}",
+                     ms=elapsed * 1000 / len(files), images_per_second=len(files) / elapsed)
+
+    # ------------------------------------------------------------ report
+    def markdown(self) -> str:
+        lines = [f"Machine: {platform.machine()}, {self.cpu()}, Chromium {getattr(self, 'browser_version', '?')} "
+                 "(WebGL on SwiftShader), CPython " + platform.python_version(), "",
+                 "| model | engine | backend | median ms | min ms | max ms |", "| --- | --- | --- | ---: | ---: | ---: |"]
+        for r in self.records:
+            if "median_ms" in r:
+                value = "failed: " + r.get("error", "") if r["median_ms"] is None else f"{r['median_ms']:.2f}"
+                extra = "" if r["median_ms"] is None else f" {r['min_ms']:.2f} | {r['max_ms']:.2f} |"
+                lines.append(f"| {r['model']} | {r['engine']} | {r['backend']} | {value} |{extra}")
+        lines += ["", "| metric | engine | model | ms | bytes |", "| --- | --- | --- | ---: | ---: |"]
+        for r in self.records:
+            if "metric" in r:
+                ms = "" if r["ms"] is None else f"{r['ms']:.1f}"
+                lines.append(f"| {r['metric']} | {r['engine']} | {r['model']} | {ms} | {r.get('bytes', '')} |")
+        return "\n".join(lines)
+
+    @staticmethod
+    def cpu() -> str:
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+        return platform.processor()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kcsolver.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="*", help="extra model.json files to measure")
+    parser.add_argument("--quick", action="store_true", help="one small model, few repetitions, no throttling")
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--json", type=Path, help="write the records here")
+    args = parser.parse_args(argv)
+    bench = Bench(args)
+    bench.run()
+    print(bench.markdown())
+    if args.json:
+        args.json.write_text(json.dumps(bench.records, indent=1))
+    return 0
