@@ -263,7 +263,7 @@ def test_screenshot(browser, site_url, scheme, tmp_path_factory):
     page.select_option("#model", "stock23")
     page.set_input_files("#file", str(SAMPLES["stock23"][0]))
     answer(page)
-    out = ROOT / "test-results" / f"page-{scheme}.png"
+    out = ROOT / "artifacts" / f"page-{scheme}.png"
     out.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(out), full_page=True)
     image = np.asarray(Image.open(out).convert("L"), np.float32)
