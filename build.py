@@ -206,6 +206,8 @@ def build(out: Path, runtime: str = "vendored") -> Path:
     config["runtime"] = runtime
     config["wheel"] = build_wheel(out)
     config["models"] = model_manifest(out / "models")
+    config["default_model"] = "l2_digits"
+    config["backend"] = "auto"  # probe numpy and webgl once per model and keep the faster
     (out / "runtime.json").write_text(json.dumps(config, indent=1))
     (out / ".nojekyll").write_text("")
     write_precache(out)

@@ -76,7 +76,7 @@ function chooseModel(imageData) {
   return spread / count > 4 ? "stock23" : "digits";
 }
 
-async function solveImageData(imageData, { model = "auto", recipe = null, backend = "numpy" } = {}) {
+async function solveImageData(imageData, { model = "auto", recipe = null, backend = undefined } = {}) {
   await ready;
   const chosen = model === "auto" ? chooseModel(imageData) : model;
   const pixels = new Uint8Array(imageData.data.buffer.slice(0));
@@ -237,18 +237,19 @@ loadGallery();
 window.kcsolver = {
   ready,
   info: () => (runtimeInfo ? { ...runtimeInfo } : null),
-  async solve(source, { model = "auto", recipe = null, backend = "numpy" } = {}) {
+  async solve(source, { model = "auto", recipe = null, backend = undefined } = {}) {
     const imageData = await toImageData(source);
     const result = await solveImageData(imageData, { model, recipe, backend });
     return { text: result.text, confidence: result.confidence, chars: result.chars, ms: result.ms,
       model: result.model, backend: result.backend };
   },
-  async predict(url, data, shape, { backend = "numpy" } = {}) {
+  async predict(url, data, shape, { backend = undefined } = {}) {
     await ready;
     const copy = new Float32Array(data);
     const result = await call("predict", { modelUrl: new URL(url, document.baseURI).href, data: copy,
       shape: Array.from(shape), backend }, [copy.buffer]);
-    return { data: result.data, shape: result.shape, ms: result.ms, backend: result.backend, outputs: result.outputs };
+    return { data: result.data, shape: result.shape, ms: result.ms, backend: result.backend, outputs: result.outputs,
+      fallbackOps: result.fallback_ops, fallbackReason: result.fallback_reason };
   },
   // Low-level access for diagnostics and tests: any worker request type.
   request: (type, payload) => ready.then(() => call(type, payload)),

@@ -5,7 +5,6 @@
 
 const base = new URL("./", self.location.href);
 let pyHandle = null;
-let pyFormatError = null;
 
 function post(message, transfer = []) {
   self.postMessage(message, transfer);
@@ -112,7 +111,10 @@ async function boot() {
   await micropip.install(new URL(config.wheel, base).href, { deps: false });
   const worker = pyodide.pyimport("kcsolver.browser.worker");
   pyHandle = worker.handle;
-  pyFormatError = worker.format_exception;
+  // kcsolver.ready means the default model is loaded too (and its backend chosen).
+  post({ type: "status", text: "Loading the default solver" });
+  await pyHandle("load", { modelUrl: new URL(`models/${config.default_model}/model.json`, base).href,
+    backend: config.backend });
   const info = await pyHandle("info", null);
   info.runtime_name = config.name;
   info.boot_ms = bootMs;

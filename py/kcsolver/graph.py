@@ -215,12 +215,18 @@ def optimize(graph: Graph, kernels: dict) -> Graph:
 
 
 class Plan:
-    """A compiled, ready-to-run schedule: each step is (kernel, input slots, attrs, output slot, slots to free)."""
+    """A compiled, ready-to-run schedule: each step is (kernel, input slots, attrs, output slot, slots to free).
 
-    def __init__(self, graph: Graph, kernels: dict):
+    `backend` supplies the kernels and moves inputs to its device and outputs back
+    (see kernels/__init__.py); constants stay host arrays that kernels may cache on
+    their device.
+    """
+
+    def __init__(self, graph: Graph, backend):
+        self.backend = backend
+        kernels = backend.kernels
         order = topological_order(graph)
         slots: dict[str, int] = {}
-        self.constants: list = []
 
         def slot(name: str) -> int:
             if name not in slots:
@@ -268,9 +274,9 @@ class Plan:
         for index, value in self.const_values:
             values[index] = value
         for index, value in zip(self.input_slots, inputs):
-            values[index] = value
+            values[index] = self.backend.to_device(value)
         for kernel, sources, attrs, target, release in self.steps:
             values[target] = kernel(*[values[s] for s in sources], **attrs)
             for s in release:
                 values[s] = None
-        return [values[s] for s in self.output_slots]
+        return [self.backend.to_host(values[s]) for s in self.output_slots]

@@ -4,23 +4,36 @@ from __future__ import annotations
 
 import numpy as np
 
+import time
+
 from . import graph as ir
 from .errors import InputError, ModelFormatError
-from .kernels import get_kernels
+from .kernels import ALL_BACKENDS, NumpyBackend, get_backend
 from .tfjs.loader import Artifacts, load_artifacts, load_artifacts_async
+
+# backend="auto" decisions, probed once per model source on this device.
+_AUTO_CHOICES: dict[str, str] = {}
 
 
 class Model:
-    """Run a TF.js model with `predict(x)`; `inputs`/`outputs` describe its tensors."""
+    """Run a TF.js model with `predict(x)`; `inputs`/`outputs` describe its tensors.
+
+    backend: "numpy" (everywhere), "webgl" (browser; falls back to numpy where
+    WebGL2 is unusable or its context is lost, saying why in `fallback_reason`),
+    or "auto" (probes both once per model and device and keeps the faster).
+    """
 
     def __init__(self, artifacts: Artifacts, backend: str = "numpy"):
+        if backend not in ALL_BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(ALL_BACKENDS)}")
         from .tfjs.graphdef import build_graph_model
         from .tfjs.layers import build_layers_graph
 
         self.source = artifacts.source
         self.format = artifacts.format
         self.metadata = artifacts.metadata
-        self.backend = backend
+        self.fallback_reason: str | None = None
+        self.probe: dict[str, float] = {}
         if self.format == "graph-model":
             graph = build_graph_model(artifacts)
         elif self.format == "layers-model":
@@ -29,11 +42,43 @@ class Model:
             raise ModelFormatError(f"{artifacts.source}: unknown format {self.format!r} "
                                    "(expected layers-model or graph-model)")
         self.output_names = getattr(graph, "output_keys", None) or [spec.name for spec in graph.outputs]
-        kernels = get_kernels(backend)
-        self.graph = ir.optimize(graph, kernels)
+        host = NumpyBackend()
+        self.graph = ir.optimize(graph, host.kernels)  # checks support, folds constants on the host
         self.inputs = list(self.graph.inputs)
         self.outputs = list(self.graph.outputs)
-        self.plan = ir.Plan(self.graph, kernels)
+        self.requested_backend = backend
+        self._use(_AUTO_CHOICES.get(self.source, "auto") if backend == "auto" else backend)
+
+    def _use(self, name: str) -> None:
+        from .kernels.webgl.context import WebGLUnavailable
+
+        if name == "auto":
+            return self._probe()
+        try:
+            self.runtime = get_backend(name)
+        except WebGLUnavailable as exc:
+            self.fallback_reason = f"webgl unavailable: {exc}"
+            self.runtime = NumpyBackend()
+        self.backend = self.runtime.name
+        self.plan = ir.Plan(self.graph, self.runtime)
+
+    def _probe(self) -> None:
+        """Time one prediction per backend on a blank input and keep the fastest."""
+        shape = tuple(1 if d is None else d for d in self.inputs[0].shape) if len(self.inputs) == 1 else None
+        best = None
+        for name in ("numpy", "webgl"):
+            self._use(name)
+            if self.backend != name or shape is None:
+                continue
+            x = np.zeros(shape, np.float32)
+            self.plan.run([x])  # warm-up: shader compilation, weight upload
+            start = time.perf_counter()
+            self.plan.run([x])
+            self.probe[name] = (time.perf_counter() - start) * 1000
+            if best is None or self.probe[name] < self.probe[best]:
+                best = name
+        _AUTO_CHOICES[self.source] = best or "numpy"
+        self._use(best or "numpy")
 
     @property
     def input_shape(self) -> tuple:
@@ -63,8 +108,21 @@ class Model:
                 raise InputError(f"the model takes {len(self.inputs)} inputs; pass a dict name -> array "
                                  f"with {[s.name for s in self.inputs]}")
             values = [self._check(self.inputs[0], x)]
-        outputs = [np.asarray(y) for y in self.plan.run(values)]
+        from .kernels.webgl.context import WebGLUnavailable
+
+        try:
+            self.runtime.check()
+            outputs = self.plan.run(values)
+        except WebGLUnavailable as exc:  # e.g. the context was lost mid-session: numpy takes over
+            self.fallback_reason = f"webgl stopped: {exc}"
+            self._use("numpy")
+            outputs = self.plan.run(values)
+        outputs = [np.asarray(y) for y in outputs]
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def info(self) -> dict:
+        return {**self.runtime.info(), "requested": self.requested_backend, "fallback_reason": self.fallback_reason,
+                "probe_ms": self.probe}
 
     def __repr__(self):
         return (f"Model({self.source!r}, format={self.format}, backend={self.backend}, "

@@ -44,12 +44,41 @@ def format_exception(exc: BaseException) -> dict:
     }
 
 
+DEFAULT_BACKEND = "auto"
+_default: dict = {}  # the model loaded at start-up, whose backend info() reports
+
+
+def webgl_status() -> dict:
+    from ..kernels.webgl import WebGLUnavailable, shared_context
+
+    try:
+        ctx = shared_context()
+        return {"available": True, "renderer": ctx.renderer, "max_texture_size": ctx.max_size}
+    except WebGLUnavailable as exc:
+        return {"available": False, "reason": str(exc)}
+
+
 @handler("info")
 async def info(_payload):
     result = ffi.runtime_info()
-    result["backend"] = "numpy"
-    result["models_loaded"] = sorted(url for url, _backend in _models)
+    model = _default.get("model")
+    result["backend"] = model.backend if model is not None else DEFAULT_BACKEND
+    if model is not None:
+        result["default_model"] = _default["url"]
+        result["model_backend"] = model.info()
+    result["webgl"] = webgl_status()
+    result["models_loaded"] = sorted({f"{url} ({m.backend})" for (url, _b), m in _models.items()})
     return result
+
+
+@handler("load")
+async def load(payload):
+    """Load (and for backend "auto", probe) a model ahead of use; the first one becomes the default."""
+    url = payload["modelUrl"]
+    model = await get_model(url, payload.get("backend") or DEFAULT_BACKEND)
+    if not _default:
+        _default.update(model=model, url=url)
+    return {"backend": model.backend, **model.info()}
 
 
 @handler("echo")
@@ -92,7 +121,7 @@ async def register_files(payload):
 async def predict(payload):
     import numpy as np
 
-    model = await get_model(payload["modelUrl"], payload.get("backend") or "numpy")
+    model = await get_model(payload["modelUrl"], payload.get("backend") or DEFAULT_BACKEND)
     shape = [int(d) for d in payload["shape"]]
     x = ffi.from_typed_array(payload["data"], np.float32, shape)
     start = time.perf_counter()
@@ -106,7 +135,28 @@ async def predict(payload):
         "outputs": [{"data": np.ascontiguousarray(o, np.float32), "shape": list(o.shape)} for o in outputs],
         "ms": ms,
         "backend": model.backend,
+        "fallback_ops": model.info().get("fallback_ops", []),
+        "fallback_reason": model.fallback_reason,
     }
+
+
+@handler("kernel-check")
+async def kernel_check(payload):
+    """Run single kernels on a backend, for the per-kernel parity tests: [{op, inputs, attrs}] -> outputs."""
+    import numpy as np
+
+    from ..kernels import get_backend
+
+    backend = get_backend(payload.get("backend", "webgl"))
+    outputs = []
+    for case in payload["cases"]:
+        inputs = [ffi.from_typed_array(item["data"], item.get("dtype", "float32"), item["shape"]).copy()
+                  for item in case["inputs"]]
+        # The first input is an activation (on the device); the rest are constants, as in a model.
+        args = [backend.to_device(inputs[0]), *inputs[1:]]
+        result = backend.to_host(backend.kernels[case["op"]](*args, **case.get("attrs", {})))
+        outputs.append({"data": np.ascontiguousarray(result, np.float32), "shape": list(result.shape)})
+    return {"outputs": outputs, "fallback_ops": sorted(backend.fallbacks)}
 
 
 async def get_solver(url: str, backend: str = "numpy", recipe: dict | None = None):
@@ -136,7 +186,7 @@ async def solve(payload):
     """Read a captcha from RGBA pixels {data, width, height} (a canvas's ImageData)."""
     from ..errors import InputError
 
-    solver = await get_solver(payload["modelUrl"], payload.get("backend") or "numpy", payload.get("recipe"))
+    solver = await get_solver(payload["modelUrl"], payload.get("backend") or DEFAULT_BACKEND, payload.get("recipe"))
     image = payload.get("image") or {}
     width, height = int(image.get("width", 0)), int(image.get("height", 0))
     if width <= 0 or height <= 0:
@@ -149,3 +199,15 @@ async def solve(payload):
     answer["backend"] = solver.model.backend
     answer["model"] = payload["modelUrl"]
     return answer
+
+
+@handler("webgl-lose-context")
+async def webgl_lose_context(_payload):
+    """Diagnostics and tests: simulate a lost GPU context (WEBGL_lose_context)."""
+    from ..kernels.webgl import shared_context
+
+    ctx = shared_context()
+    if ctx.lose_extension is None:
+        raise RuntimeError("WEBGL_lose_context is not available")
+    ctx.lose_extension.loseContext()
+    return {"lost": ctx.lost}

@@ -1,0 +1,350 @@
+"""WebGL2 kernels: each op is a fragment shader generated for its shapes and attributes.
+
+Every kernel takes the same arguments as its NumPy twin (kernels/numpy) and
+returns a GpuTensor. Shapes, strides and paddings are baked into the shader
+source, so each layer compiles once and the program cache reuses it. Padding
+lanes of the last texel are always written as zeros, so a kernel may read
+whole texels without guarding channels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..numpy import KERNELS as NUMPY
+from ..numpy.conv import resolve_padding
+from .activations import UNARY_OPS, glsl_activation, glsl_float
+from .context import GpuTensor, accessor, dims4, output_coords
+
+
+def _lane_mask(dims) -> str:
+    d = dims[3]
+    return f"  vec4 lane_mask = vec4(lessThan(ivec4(d4 * 4) + ivec4(0, 1, 2, 3), ivec4({d})));\n"
+
+
+def _main(out_dims, body: str) -> str:
+    return "void main() {\n" + output_coords(out_dims) + _lane_mask(out_dims) + body + "}\n"
+
+
+class Kernels:
+    """The webgl kernels bound to one backend (its GL context and its constant cache)."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.ctx = backend.ctx
+
+    # ------------------------------------------------------------ helpers
+    def tensor(self, value, layout=None) -> GpuTensor:
+        """A GpuTensor for an activation (as is) or a constant (uploaded once, cached)."""
+        if isinstance(value, GpuTensor):
+            return value
+        return self.backend.constant_texture(np.asarray(value, np.float32), layout)
+
+    # ------------------------------------------------------------ convolutions
+    def conv2d(self, x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", activation=None, alpha=None):
+        n, h, wd, ci = x.shape
+        kh, kw, _, co = w.shape
+        (pt, pb), (pl, pr) = resolve_padding(padding, h, wd, kh, kw, strides, dilations)
+        oh = (h + pt + pb - (kh - 1) * dilations[0] - 1) // strides[0] + 1
+        ow = (wd + pl + pr - (kw - 1) * dilations[1] - 1) // strides[1] + 1
+        ci4 = math.ceil(ci / 4)
+        # Weights: one row per (kh, kw, input channel padded to 4), 4 output channels per texel.
+        weights = self.tensor(w, ("conv", ci4))
+        bias = self.tensor(b if b is not None else np.zeros(co, np.float32))
+        out_dims = dims4((n, oh, ow, co))
+        body = f"""  vec4 acc = B_texel(0, 0, 0, d4);
+  for (int i = 0; i < {kh}; i++) {{
+    int ih = b * {strides[0]} - {pt} + i * {dilations[0]};
+    if (ih < 0 || ih >= {h}) continue;
+    for (int j = 0; j < {kw}; j++) {{
+      int iw = c * {strides[1]} - {pl} + j * {dilations[1]};
+      if (iw < 0 || iw >= {wd}) continue;
+      int row = (i * {kw} + j) * {ci4 * 4};
+      for (int k = 0; k < {ci4}; k++) {{
+        vec4 v = X_texel(a, ih, iw, k);
+        int r = row + k * 4;
+        acc += v.x * W_texel(0, r, 0, d4) + v.y * W_texel(0, r + 1, 0, d4)
+             + v.z * W_texel(0, r + 2, 0, d4) + v.w * W_texel(0, r + 3, 0, d4);
+      }}
+    }}
+  }}
+  outColor = activate(acc) * lane_mask;
+"""
+        source = (accessor("X", x.dims) + accessor("W", weights.dims) + accessor("B", bias.dims)
+                  + glsl_activation(activation, alpha) + _main(out_dims, body))
+        return self.ctx.run(source, {"X": x, "W": weights, "B": bias}, (n, oh, ow, co))
+
+    def depthwise_conv2d(self, x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", activation=None,
+                         alpha=None):
+        n, h, wd, ci = x.shape
+        kh, kw, _, m = w.shape
+        (pt, pb), (pl, pr) = resolve_padding(padding, h, wd, kh, kw, strides, dilations)
+        oh = (h + pt + pb - (kh - 1) * dilations[0] - 1) // strides[0] + 1
+        ow = (wd + pl + pr - (kw - 1) * dilations[1] - 1) // strides[1] + 1
+        co = ci * m
+        weights = self.tensor(w, ("depthwise",))
+        bias = self.tensor(b if b is not None else np.zeros(co, np.float32))
+        if m == 1:
+            tap = "acc += X_texel(a, ih, iw, d4) * W_texel(0, i * %d + j, 0, d4);" % kw
+        else:
+            tap = ("for (int k = 0; k < 4; k++) { int o = d4 * 4 + k; if (o < %d) acc[k] += X_at(a, ih, iw, o / %d)"
+                   " * W_at(0, i * %d + j, 0, o); }" % (co, m, kw))
+        body = f"""  vec4 acc = B_texel(0, 0, 0, d4);
+  for (int i = 0; i < {kh}; i++) {{
+    int ih = b * {strides[0]} - {pt} + i * {dilations[0]};
+    if (ih < 0 || ih >= {h}) continue;
+    for (int j = 0; j < {kw}; j++) {{
+      int iw = c * {strides[1]} - {pl} + j * {dilations[1]};
+      if (iw < 0 || iw >= {wd}) continue;
+      {tap}
+    }}
+  }}
+  outColor = activate(acc) * lane_mask;
+"""
+        source = (accessor("X", x.dims) + accessor("W", weights.dims) + accessor("B", bias.dims)
+                  + glsl_activation(activation, alpha) + _main(dims4((n, oh, ow, co)), body))
+        return self.ctx.run(source, {"X": x, "W": weights, "B": bias}, (n, oh, ow, co))
+
+    # ------------------------------------------------------------ pooling
+    def _pool(self, x, ksize, strides, padding, kind):
+        n, h, wd, c = x.shape
+        kh, kw = ksize
+        (pt, pb), (pl, pr) = resolve_padding(padding, h, wd, kh, kw, strides, (1, 1))
+        oh = (h + pt + pb - kh) // strides[0] + 1
+        ow = (wd + pl + pr - kw) // strides[1] + 1
+        start = "vec4(-3.4e38)" if kind == "max" else "vec4(0.0)"
+        step = "acc = max(acc, v);" if kind == "max" else "acc += v;"
+        finish = "acc" if kind == "max" else "acc / float(count)"
+        body = f"""  vec4 acc = {start};
+  int count = 0;
+  for (int i = 0; i < {kh}; i++) {{
+    int ih = b * {strides[0]} - {pt} + i;
+    if (ih < 0 || ih >= {h}) continue;
+    for (int j = 0; j < {kw}; j++) {{
+      int iw = c * {strides[1]} - {pl} + j;
+      if (iw < 0 || iw >= {wd}) continue;
+      vec4 v = X_texel(a, ih, iw, d4);
+      {step}
+      count++;
+    }}
+  }}
+  outColor = ({finish}) * lane_mask;
+"""
+        return self.ctx.run(accessor("X", x.dims) + _main(dims4((n, oh, ow, c)), body), {"X": x}, (n, oh, ow, c))
+
+    def max_pool(self, x, *, ksize=(2, 2), strides=(2, 2), padding="valid"):
+        return self._pool(x, ksize, strides, padding, "max")
+
+    def avg_pool(self, x, *, ksize=(2, 2), strides=(2, 2), padding="valid"):
+        return self._pool(x, ksize, strides, padding, "avg")
+
+    # ------------------------------------------------------------ dense
+    def matmul(self, a, b, bias=None, *, transpose_a=False, transpose_b=False, activation=None, alpha=None):
+        if transpose_a or isinstance(b, GpuTensor) or a.ndim > 4:
+            return None  # not a dense layer: the NumPy kernel runs this node
+        weights = np.asarray(b, np.float32)
+        if transpose_b:
+            weights = weights.T
+        k, units = weights.shape
+        k4 = math.ceil(k / 4)
+        w = self.tensor(b, ("dense", bool(transpose_b), k4))
+        bias_t = self.tensor(bias if bias is not None else np.zeros(units, np.float32))
+        out_shape = (*a.shape[:-1], units)
+        body = f"""  vec4 acc = B_texel(0, 0, 0, d4);
+  for (int k = 0; k < {k4}; k++) {{
+    vec4 v = X_texel(a, b, c, k);
+    int r = k * 4;
+    acc += v.x * W_texel(0, r, 0, d4) + v.y * W_texel(0, r + 1, 0, d4)
+         + v.z * W_texel(0, r + 2, 0, d4) + v.w * W_texel(0, r + 3, 0, d4);
+  }}
+  outColor = activate(acc) * lane_mask;
+"""
+        source = (accessor("X", a.dims) + accessor("W", w.dims) + accessor("B", bias_t.dims)
+                  + glsl_activation(activation, alpha) + _main(dims4(out_shape), body))
+        return self.ctx.run(source, {"X": a, "W": w, "B": bias_t}, out_shape)
+
+    # ------------------------------------------------------------ elementwise
+    def unary(self, name):
+        def kernel(x, alpha=None):
+            body = "  outColor = activate(X_texel(a, b, c, d4)) * lane_mask;\n"
+            source = accessor("X", x.dims) + glsl_activation(name, alpha) + _main(x.dims, body)
+            return self.ctx.run(source, {"X": x}, x.shape)
+
+        return kernel
+
+    def clip(self, x, low=None, high=None):
+        lo = -3.4e38 if low is None else float(low)
+        hi = 3.4e38 if high is None else float(high)
+        body = f"  outColor = clamp(X_texel(a, b, c, d4), {glsl_float(lo)}, {glsl_float(hi)}) * lane_mask;\n"
+        return self.ctx.run(accessor("X", x.dims) + _main(x.dims, body), {"X": x}, x.shape)
+
+    @staticmethod
+    def _broadcast_read(name, dims, out_dims) -> str:
+        """GLSL expression of input `name` at the output texel, with NumPy broadcasting."""
+        coords = ["0" if d == 1 and o != 1 else axis for d, o, axis in zip(dims[:3], out_dims[:3], "abc")]
+        if dims[3] == out_dims[3]:
+            return f"{name}_texel({', '.join(coords)}, d4)"
+        return f"vec4({name}_at({', '.join(coords)}, 0))"  # a per-row scalar broadcast along channels
+
+    def binary(self, expression):
+        def kernel(x, y):
+            xs = self.tensor(x)
+            ys = self.tensor(y)
+            out_shape = np.broadcast_shapes(xs.shape, ys.shape)
+            out_dims = dims4(out_shape)
+            if any(d not in (1, o) for d, o in zip(xs.dims + ys.dims, out_dims + out_dims)) or \
+                    any(t.dims[3] not in (1, out_dims[3]) for t in (xs, ys)):
+                return None
+            body = (f"  vec4 x = {self._broadcast_read('X', xs.dims, out_dims)};\n"
+                    f"  vec4 y = {self._broadcast_read('Y', ys.dims, out_dims)};\n"
+                    f"  outColor = ({expression}) * lane_mask;\n")
+            source = accessor("X", xs.dims) + accessor("Y", ys.dims) + _main(out_dims, body)
+            return self.ctx.run(source, {"X": xs, "Y": ys}, out_shape)
+
+        return kernel
+
+    def batch_norm(self, x, scale, offset):
+        s, o = self.tensor(scale), self.tensor(offset)
+        if s.dims[3] != x.dims[3] or o.dims[3] != x.dims[3] or s.size != x.shape[-1]:
+            return None
+        body = "  outColor = (X_texel(a, b, c, d4) * S_texel(0, 0, 0, d4) + O_texel(0, 0, 0, d4)) * lane_mask;\n"
+        source = accessor("X", x.dims) + accessor("S", s.dims) + accessor("O", o.dims) + _main(x.dims, body)
+        return self.ctx.run(source, {"X": x, "S": s, "O": o}, x.shape)
+
+    # ------------------------------------------------------------ softmax and reductions
+    def softmax(self, x, *, axis=-1):
+        if axis not in (-1, x.ndim - 1):
+            return None
+        d = x.dims[3]
+        d4 = math.ceil(d / 4)
+        body = f"""  float m = -3.4e38;
+  for (int k = 0; k < {d}; k++) m = max(m, X_at(a, b, c, k));
+  float total = 0.0;
+  for (int k = 0; k < {d}; k++) total += exp(X_at(a, b, c, k) - m);
+  outColor = exp(X_texel(a, b, c, d4) - m) / total * lane_mask;
+"""
+        del d4
+        return self.ctx.run(accessor("X", x.dims) + _main(x.dims, body), {"X": x}, x.shape)
+
+    def _spatial_reduce(self, kind):
+        def kernel(x, *, axes=None, keepdims=False):
+            if x.ndim != 4 or tuple(sorted(int(a) % 4 for a in np.atleast_1d(axes))) != (1, 2):
+                return None
+            n, h, w, c = x.shape
+            out_shape = (n, 1, 1, c) if keepdims else (n, c)
+            out_dims = dims4(out_shape)
+            batch = "a" if keepdims else "c"
+            step = "acc = max(acc, v);" if kind == "max" else "acc += v;"
+            start = "vec4(-3.4e38)" if kind == "max" else "vec4(0.0)"
+            finish = "acc" if kind == "max" else f"acc / {glsl_float(h * w)}"
+            body = f"""  vec4 acc = {start};
+  for (int i = 0; i < {h}; i++) for (int j = 0; j < {w}; j++) {{ vec4 v = X_texel({batch}, i, j, d4); {step} }}
+  outColor = ({finish}) * lane_mask;
+"""
+            return self.ctx.run(accessor("X", x.dims) + _main(out_dims, body), {"X": x}, out_shape)
+
+        return kernel
+
+    # ------------------------------------------------------------ layout
+    def _relayout(self, x, out_shape):
+        """Copy x into a tensor of another shape with the same elements in C order."""
+        out_dims = dims4(out_shape)
+        a_, b_, c_, d_ = x.dims
+        body = f"""  vec4 v = vec4(0.0);
+  for (int k = 0; k < 4; k++) {{
+    int d = d4 * 4 + k;
+    if (d >= {out_dims[3]}) break;
+    int idx = ((a * {out_dims[1]} + b) * {out_dims[2]} + c) * {out_dims[3]} + d;
+    int id = idx % {d_}; idx /= {d_};
+    int ic = idx % {c_}; idx /= {c_};
+    int ib = idx % {b_}; int ia = idx / {b_};
+    v[k] = X_at(ia, ib, ic, id);
+  }}
+  outColor = v;
+"""
+        return self.ctx.run(accessor("X", x.dims) + _main(out_dims, body), {"X": x}, out_shape)
+
+    def shape_op(self, name):
+        reference = NUMPY[name]
+
+        def kernel(x, *args, **attrs):
+            if not isinstance(x, GpuTensor):
+                return None
+            out_shape = reference(np.zeros(x.shape, np.bool_), *args, **attrs).shape
+            return self._relayout(x, out_shape)
+
+        return kernel
+
+    def concat(self, *xs, axis=-1):
+        tensors = [self.tensor(x) for x in xs]
+        rank = tensors[0].ndim
+        if len(tensors) > 8 or any(t.ndim != rank for t in tensors):
+            return None
+        axis = axis % rank + (4 - rank)  # in dims4 coordinates
+        out_dims = list(tensors[0].dims)
+        out_dims[axis] = sum(t.dims[axis] for t in tensors)
+        out_shape = tuple(out_dims[4 - rank:])
+        names = "abcd"
+        lines, offset = [], 0
+        for index, t in enumerate(tensors):
+            coords = [names[i] if i != axis else f"{names[i]} - {offset}" for i in range(4)]
+            lines.append(f"if ({names[axis]} < {offset + t.dims[axis]}) v[k] = X{index}_at({', '.join(coords)});")
+            offset += t.dims[axis]
+        chain = "\n      else ".join(lines)
+        body = f"""  vec4 v = vec4(0.0);
+  for (int k = 0; k < 4; k++) {{
+    int d = d4 * 4 + k;
+    if (d >= {out_dims[3]}) break;
+      {chain}
+  }}
+  outColor = v;
+"""
+        source = "".join(accessor(f"X{i}", t.dims) for i, t in enumerate(tensors)) + _main(tuple(out_dims), body)
+        return self.ctx.run(source, {f"X{i}": t for i, t in enumerate(tensors)}, out_shape)
+
+    def concat_v2(self, *xs_and_axis):
+        return self.concat(*xs_and_axis[:-1], axis=int(np.asarray(xs_and_axis[-1])))
+
+    def pad(self, x, paddings_tensor=None, value_tensor=None, *, paddings=None, value=0.0, mode="constant"):
+        if mode != "constant":
+            return None
+        pads = np.asarray(paddings_tensor if paddings_tensor is not None else paddings).reshape(-1, 2).tolist()
+        if value_tensor is not None:
+            value = float(np.asarray(value_tensor))
+        pads = [[0, 0]] * (4 - len(pads)) + pads
+        out_shape = tuple(int(s) + p[0] + p[1] for s, p in zip(x.shape, pads[4 - x.ndim:]))
+        out_dims = dims4(out_shape)
+        body = f"""  vec4 v = vec4(0.0);
+  int ia = a - {pads[0][0]}; int ib = b - {pads[1][0]}; int ic = c - {pads[2][0]};
+  bool inside = ia >= 0 && ia < {x.dims[0]} && ib >= 0 && ib < {x.dims[1]} && ic >= 0 && ic < {x.dims[2]};
+  for (int k = 0; k < 4; k++) {{
+    int id = d4 * 4 + k - {pads[3][0]};
+    v[k] = (inside && id >= 0 && id < {x.dims[3]}) ? X_at(ia, ib, ic, id) : {glsl_float(float(value))};
+  }}
+  outColor = v * lane_mask;
+"""
+        return self.ctx.run(accessor("X", x.dims) + _main(out_dims, body), {"X": x}, out_shape)
+
+    def shape(self, x):
+        return np.array(x.shape, np.int32)
+
+    # ------------------------------------------------------------ registry
+    def registry(self) -> dict:
+        kernels = {
+            "conv2d": self.conv2d, "depthwise_conv2d": self.depthwise_conv2d, "max_pool": self.max_pool,
+            "avg_pool": self.avg_pool, "matmul": self.matmul, "batch_norm": self.batch_norm,
+            "softmax": self.softmax, "reduce_mean": self._spatial_reduce("mean"),
+            "reduce_max": self._spatial_reduce("max"), "concat": self.concat, "concat_v2": self.concat_v2,
+            "pad": self.pad, "shape": self.shape, "clip": self.clip,
+            "add": self.binary("x + y"), "bias_add": self.binary("x + y"), "sub": self.binary("x - y"),
+            "mul": self.binary("x * y"), "div": self.binary("x / y"), "maximum": self.binary("max(x, y)"),
+            "minimum": self.binary("min(x, y)"), "squared_difference": self.binary("(x - y) * (x - y)"),
+            "prelu": self.binary("mix(x * y, x, step(0.0, x))"),
+        }
+        for name in UNARY_OPS:
+            kernels[name] = self.unary(name)
+        for name in ("reshape", "flatten", "squeeze", "expand_dims"):
+            kernels[name] = self.shape_op(name)
+        return kernels
