@@ -5,9 +5,9 @@
 Builds a fresh dist/ (vendored runtime), serves it and npm's TF.js 4.22 on
 127.0.0.1, and measures in one browser:
   * warm latency (median/min/max of N predictions after warm-up) of every
-    shipped solver, shared fixture and given model.json: ours (numpy backend in
-    the worker, time measured in Python around predict) and TF.js (cpu, wasm,
-    webgl; time around predict + data());
+    shipped solver, shared fixture and given model.json: ours (numpy and webgl
+    backends in the worker, time measured in Python around predict, outputs read
+    back) and TF.js (cpu, wasm, webgl; time around predict + data());
   * cold start to the first answer (empty cache) and warm start (cached), for
     our site and for a page shaped like the public TF.js demo (TF.js + a
     DenseNet121 graph model), also under a 10 Mbit/s, 40 ms throttle;
@@ -114,15 +114,17 @@ class Bench:
         backends = ["cpu"] if self.args.quick else ["wasm", "webgl", "cpu"]
         for name, url in self.models(server, densenet):
             shape = self.input_shape(url)
-            samples = []
             data = np.random.default_rng(0).random(int(np.prod(shape))).astype(np.float32).tolist()
-            for i in range(warmup + repeat):
-                result = ours.evaluate("([u, d, s]) => kcsolver.predict(u, new Float32Array(d), s).then(r => r.ms)",
-                                       [url, data, shape])
-                if i >= warmup:
-                    samples.append(result)
-            self.add(engine="kcsolver", backend="numpy", model=name, median_ms=statistics.median(samples),
-                     min_ms=min(samples), max_ms=max(samples), repeat=repeat)
+            for our_backend in ["numpy"] if self.args.quick else ["numpy", "webgl"]:
+                samples = []
+                for i in range(warmup + repeat):
+                    result = ours.evaluate(
+                        "([u, d, s, b]) => kcsolver.predict(u, new Float32Array(d), s, {backend: b}).then(r => r.ms)",
+                        [url, data, shape, our_backend])
+                    if i >= warmup:
+                        samples.append(result)
+                self.add(engine="kcsolver", backend=our_backend, model=name, median_ms=statistics.median(samples),
+                         min_ms=min(samples), max_ms=max(samples), repeat=repeat)
             for backend in backends:
                 if name == "densenet121" and backend == "cpu":
                     continue  # minutes per prediction; not informative
