@@ -24,6 +24,11 @@ import numpy as np
 
 from .errors import InputError, KcsolverError
 
+# Doubtful answers (confidence below this) are read again from a few re-framed copies of the
+# image (margins added or trimmed, which shifts and rescales the text in the model's input),
+# and the readings vote, each with its confidence. Costs nothing on clear captchas.
+RETRY_BELOW = 0.8
+REFRAMINGS = ((0, 8), (0, -6), (6, 0), (-4, 0))  # (rows, columns) added (+) or trimmed (-) on each side
 MAX_PIXELS = 4_000_000  # larger images are refused (decompression bombs); captchas are ~10k pixels
 MAX_BYTES = 20 << 20
 # Shipped solvers live in the site (site/models/<name>/, served as models/<name>/); a checkout or an
@@ -147,13 +152,29 @@ def crop_credits(rgb: np.ndarray) -> np.ndarray:
     return rgb
 
 
-def preprocess(rgb: np.ndarray, recipe: Recipe) -> np.ndarray:
+def reframe(rgb: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    """Add (edge-replicated) or trim `rows` at top and bottom and `columns` at left and right."""
+    def axis(image, amount, index):
+        if amount > 0:
+            pad = [(0, 0)] * 3
+            pad[index] = (amount, amount)
+            return np.pad(image, pad, mode="edge")
+        if amount < 0 and image.shape[index] > 4 * -amount:
+            return image[-amount:amount] if index == 0 else image[:, -amount:amount]
+        return image
+
+    return axis(axis(rgb, rows, 0), columns, 1)
+
+
+def preprocess(rgb: np.ndarray, recipe: Recipe, framing: tuple[int, int] | None = None) -> np.ndarray:
     """HxWx3 uint8 -> the model's float32 input (H', W', C) as the recipe says."""
     from PIL import Image
 
     spec = recipe.input
     if recipe.crop_credits:
         rgb = crop_credits(rgb)
+    if framing is not None:
+        rgb = reframe(rgb, *framing)
     height, width, channels = int(spec["height"]), int(spec["width"]), int(spec.get("channels", 1))
     color = spec.get("color", "ink")
     if color == "rgb":
@@ -312,8 +333,24 @@ class Solver:
         raise KcsolverError(f"{location} has no kcsolver recipe: add userDefinedMetadata.kcsolver to model.json "
                             "or a kcsolver.json beside it (see docs/solvers.md)")
 
-    def prepare(self, image) -> np.ndarray:
-        return preprocess(load_image(image), self.recipe)
+    def prepare(self, image, framing=None) -> np.ndarray:
+        return preprocess(load_image(image), self.recipe, framing)
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        output = self.model.predict(x)
+        return output[0] if isinstance(output, list) else output
+
+    def _second_look(self, rgb: np.ndarray, result: Result) -> Result:
+        """Re-read a doubtful answer from re-framed copies; keep the most confident reading."""
+        if result.confidence >= RETRY_BELOW:
+            return result
+        batch = np.stack([preprocess(rgb, self.recipe, framing) for framing in REFRAMINGS])
+        candidates = [result] + [self.decode(row) for row in self._predict(batch)]
+        votes: dict[str, float] = {}
+        for candidate in candidates:  # each reading votes with its confidence
+            votes[candidate.text] = votes.get(candidate.text, 0.0) + candidate.confidence
+        winner = max(votes, key=votes.get)
+        return max((c for c in candidates if c.text == winner), key=lambda c: c.confidence)
 
     def decode(self, output: np.ndarray) -> Result:
         recipe = self.recipe
@@ -325,18 +362,15 @@ class Solver:
 
     def solve(self, image) -> Result:
         start = time.perf_counter()
-        x = self.prepare(image)[None]
-        output = self.model.predict(x)
-        output = output[0] if isinstance(output, list) else output
-        result = self.decode(output[0])
+        rgb = load_image(image)
+        result = self._second_look(rgb, self.decode(self._predict(preprocess(rgb, self.recipe)[None])[0]))
         result.ms = (time.perf_counter() - start) * 1000
         return result
 
     def solve_batch(self, images, batch_size: int = 64) -> list[Result]:
         results = []
         for start in range(0, len(images), batch_size):
-            x = np.stack([self.prepare(image) for image in images[start:start + batch_size]])
-            output = self.model.predict(x)
-            output = output[0] if isinstance(output, list) else output
-            results.extend(self.decode(row) for row in output)
+            rgbs = [load_image(image) for image in images[start:start + batch_size]]
+            output = self._predict(np.stack([preprocess(rgb, self.recipe) for rgb in rgbs]))
+            results.extend(self._second_look(rgb, self.decode(row)) for rgb, row in zip(rgbs, output))
         return results

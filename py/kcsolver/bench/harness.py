@@ -113,25 +113,26 @@ class Bench:
         peer.goto(server.url + "/bench/tfjs.html")
         backends = ["cpu"] if self.args.quick else ["wasm", "webgl", "cpu"]
         for name, url in self.models(server, densenet):
+            runs = max(3, repeat // 4) if name == "densenet121" else repeat  # seconds per prediction there
             shape = self.input_shape(url)
             data = np.random.default_rng(0).random(int(np.prod(shape))).astype(np.float32).tolist()
             for our_backend in ["numpy"] if self.args.quick else ["numpy", "webgl"]:
                 samples = []
-                for i in range(warmup + repeat):
+                for i in range(warmup + runs):
                     result = ours.evaluate(
                         "([u, d, s, b]) => kcsolver.predict(u, new Float32Array(d), s, {backend: b}).then(r => r.ms)",
                         [url, data, shape, our_backend])
                     if i >= warmup:
                         samples.append(result)
                 self.add(engine="kcsolver", backend=our_backend, model=name, median_ms=statistics.median(samples),
-                         min_ms=min(samples), max_ms=max(samples), repeat=repeat)
+                         min_ms=min(samples), max_ms=max(samples), repeat=runs)
             for backend in backends:
                 if name == "densenet121" and backend == "cpu":
                     continue  # minutes per prediction; not informative
                 try:
-                    stats = peer.evaluate("([u, s, b, r, w]) => tfBench(u, s, b, r, w)", [url, shape, backend, repeat, warmup])
+                    stats = peer.evaluate("([u, s, b, r, w]) => tfBench(u, s, b, r, w)", [url, shape, backend, runs, warmup])
                     self.add(engine="tfjs", backend=backend, model=name, median_ms=stats["median"],
-                             min_ms=stats["min"], max_ms=stats["max"], repeat=repeat)
+                             min_ms=stats["min"], max_ms=stats["max"], repeat=runs)
                 except Exception as exc:  # TF.js refuses some files (e.g. mobile_mix layers)
                     self.add(engine="tfjs", backend=backend, model=name, median_ms=None, error=str(exc).splitlines()[0][:200])
         context.close()

@@ -64,7 +64,7 @@ def greedy_accuracy(model, x, labels, recipe: Recipe) -> float:
 
 def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, lr: float = 3e-3, seed: int = 0,
           workers: int = 1, threads: int = 2, quantization: str | None = "float16", log=print,
-          checkpoint_every: int = 250, stop_at: int | None = None) -> Path | None:
+          checkpoint_every: int = 250, stop_at: int | None = None, init: Path | None = None) -> Path | None:
     """Train (or resume) a solver; export it when all steps are done. `stop_at` pauses at a step."""
     config = get_config(config_name).with_overrides(vary=True)
     recipe_dict = recipe_for(config)
@@ -79,6 +79,9 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
     ctc = nn.CTCLoss(blank=len(config.charset), zero_infinity=True)
     checkpoint = out / "checkpoint.pt"
     step = 0
+    if init is not None and not checkpoint.exists():  # fine-tuning: start from another run's weights
+        model.load_state_dict(torch.load(init, weights_only=False)["model"])
+        log(f"starting from the weights in {init}")
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         if state["steps"] != steps or state["config"] != config_name:
@@ -142,11 +145,13 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--quantization", default="float16", choices=["none", "float16", "uint8"])
+    parser.add_argument("--init", type=Path, help="start from the weights of this checkpoint (fine-tuning)")
     args = parser.parse_args(argv)
 
     def log(message):
         print(message, flush=True, file=sys.stderr)
 
     train(args.config, args.out or Path("runs") / args.config, args.steps, args.batch_size, args.lr, args.seed,
-          args.workers, quantization=None if args.quantization == "none" else args.quantization, log=log)
+          args.workers, quantization=None if args.quantization == "none" else args.quantization, log=log,
+          init=args.init)
     return 0
