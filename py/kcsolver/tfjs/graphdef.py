@@ -32,6 +32,12 @@ REDUCE = {"Mean": "reduce_mean", "Max": "reduce_max", "Min": "reduce_min", "Sum"
 FUSED_ACTIVATIONS = {"Relu": "relu", "Relu6": "relu6", "Elu": "elu", "LeakyRelu": "leaky_relu",
                      "Sigmoid": "sigmoid", "Tanh": "tanh"}
 DTYPES = {"DT_FLOAT": "float32", "DT_INT32": "int32", "DT_BOOL": "bool"}
+# Ops whose inputs pass through unchanged and that take no attributes.
+PASSTHROUGH = {
+    "ConcatV2": "concat_v2", "Reshape": "reshape", "ExpandDims": "expand_dims", "Transpose": "transpose",
+    "Shape": "shape", "Slice": "slice", "GatherV2": "gather", "Fill": "fill", "Tile": "tile",
+    "ZerosLike": "zeros_like", "AddN": "add_n", "ClipByValue": "clip", "Prelu": "prelu",
+}
 
 
 def attr_value(attr: dict):
@@ -129,6 +135,8 @@ class _Builder:
             g.const(name, self.weights[name])
         elif op == "Placeholder":
             g.inputs.append(TensorSpec(name, attrs.get("shape", ()), DTYPES.get(attrs.get("dtype"), "float32")))
+        elif op in PASSTHROUGH:
+            g.add(name, PASSTHROUGH[op], inputs)
         elif op in UNARY:
             g.add(name, UNARY[op], inputs[:1])
         elif op in BINARY:
@@ -165,48 +173,22 @@ class _Builder:
                   keepdims=bool(attrs.get("keep_dims", False)))
         elif op in ("Softmax", "LogSoftmax"):
             g.add(name, op.lower().replace("logsoftmax", "log_softmax"), inputs, axis=-1)
-        elif op == "ConcatV2":
-            g.add(name, "concat_v2", inputs)
         elif op == "Concat":
             g.add(name, "concat_v2", inputs[1:] + inputs[:1])
         elif op in ("Pad", "PadV2", "MirrorPad"):
             mode = attrs.get("mode", "CONSTANT").lower()
             g.add(name, "pad", inputs, mode=mode)
-        elif op == "Reshape":
-            g.add(name, "reshape", inputs)
         elif op == "Squeeze":
             g.add(name, "squeeze", inputs[:1], axes=attrs.get("squeeze_dims") or None)
-        elif op == "ExpandDims":
-            g.add(name, "expand_dims", inputs)
-        elif op == "Transpose":
-            g.add(name, "transpose", inputs)
-        elif op == "Shape":
-            g.add(name, "shape", inputs)
         elif op == "StridedSlice":
             masks = ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")
             g.add(name, "strided_slice", inputs, **{m: attrs.get(m, 0) for m in masks})
-        elif op == "Slice":
-            g.add(name, "slice", inputs)
         elif op == "Pack":
             g.add(name, "pack", inputs, axis=attrs.get("axis", 0))
-        elif op == "GatherV2":
-            g.add(name, "gather", inputs)
         elif op == "Cast":
             g.add(name, "cast", inputs, dtype=DTYPES.get(attrs.get("DstT"), "float32"))
-        elif op == "Fill":
-            g.add(name, "fill", inputs)
-        elif op == "Tile":
-            g.add(name, "tile", inputs)
-        elif op == "ZerosLike":
-            g.add(name, "zeros_like", inputs)
-        elif op == "AddN":
-            g.add(name, "add_n", inputs)
         elif op == "ArgMax":
             g.add(name, "argmax", inputs[:1], axis=int(self.const(inputs[1])))
-        elif op == "ClipByValue":
-            g.add(name, "clip", inputs)
-        elif op == "Prelu":
-            g.add(name, "prelu", inputs)
         elif op == "NoOp":
             pass
         else:

@@ -77,26 +77,21 @@ def _padding(name, cfg):
     return padding
 
 
-def conv2d(g, name, cfg, xs, w):
-    _check_channels_last(name, cfg)
-    if cfg.get("groups", 1) != 1:
-        raise UnsupportedOpError(f"layer {name!r}: grouped Conv2D (groups={cfg['groups']}) is not supported")
-    inputs = [xs[0], w.get(g, name, "kernel")]
-    if cfg.get("use_bias", True):
-        inputs.append(w.get(g, name, "bias"))
-    y = g.add(name, "conv2d", inputs, strides=_pair(cfg.get("strides", 1)),
-              dilations=_pair(cfg.get("dilation_rate", 1)), padding=_padding(name, cfg))
-    return _activation(g, name + "/activation", y, cfg.get("activation"), name)
+def convolution(op, kernel_role):
+    """Conv2D / DepthwiseConv2D: kernel, optional bias, then the layer's activation."""
 
+    def build(g, name, cfg, xs, w):
+        _check_channels_last(name, cfg)
+        if cfg.get("groups", 1) != 1:
+            raise UnsupportedOpError(f"layer {name!r}: grouped convolution (groups={cfg['groups']}) is not supported")
+        inputs = [xs[0], w.get(g, name, kernel_role)]
+        if cfg.get("use_bias", True):
+            inputs.append(w.get(g, name, "bias"))
+        y = g.add(name, op, inputs, strides=_pair(cfg.get("strides", 1)),
+                  dilations=_pair(cfg.get("dilation_rate", 1)), padding=_padding(name, cfg))
+        return _activation(g, name + "/activation", y, cfg.get("activation"), name)
 
-def depthwise_conv2d(g, name, cfg, xs, w):
-    _check_channels_last(name, cfg)
-    inputs = [xs[0], w.get(g, name, "depthwise_kernel")]
-    if cfg.get("use_bias", True):
-        inputs.append(w.get(g, name, "bias"))
-    y = g.add(name, "depthwise_conv2d", inputs, strides=_pair(cfg.get("strides", 1)),
-              dilations=_pair(cfg.get("dilation_rate", 1)), padding=_padding(name, cfg))
-    return _activation(g, name + "/activation", y, cfg.get("activation"), name)
+    return build
 
 
 def separable_conv2d(g, name, cfg, xs, w):
@@ -268,7 +263,7 @@ def identity(g, name, cfg, xs, w):
 
 
 LAYERS = {
-    "Conv2D": conv2d, "DepthwiseConv2D": depthwise_conv2d, "SeparableConv2D": separable_conv2d, "Dense": dense,
+    "Conv2D": convolution("conv2d", "kernel"), "DepthwiseConv2D": convolution("depthwise_conv2d", "depthwise_kernel"), "SeparableConv2D": separable_conv2d, "Dense": dense,
     "BatchNormalization": batch_normalization, "Normalization": normalization, "Rescaling": rescaling,
     "Activation": activation, "ReLU": relu, "LeakyReLU": leaky_relu, "ELU": elu, "PReLU": prelu,
     "Softmax": softmax, "MaxPooling2D": pooling("max_pool"), "AveragePooling2D": pooling("avg_pool"),

@@ -76,16 +76,20 @@ class KerasSequential:
                 "model_config": {"class_name": "Sequential", "config": {"name": self.name, "layers": self.layers}}}
 
 
-def write_layers_model(out_dir, topology: dict, weights: list[tuple[str, np.ndarray]], metadata: dict | None = None,
-                       quantization: str | None = None) -> Path:
-    """Write model.json and group1-shard1of1.bin; returns the model.json path."""
+def write_model(out_dir, document: dict, weights: list[tuple[str, np.ndarray]], metadata: dict | None = None,
+                quantization: str | None = None) -> Path:
+    """Write model.json (with its weightsManifest) and one shard, group1-shard1of1.bin; returns model.json's path.
+
+    Float weights are quantized as asked (float16, uint8, uint16); integer ones are stored as they are.
+    """
     if quantization not in (None, "float16", "uint8", "uint16"):
         raise ValueError(f"quantization must be float16, uint8 or uint16, not {quantization!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     specs, blobs = [], []
     for name, value in weights:
-        data, quant = quantize(np.asarray(value), quantization)
+        value = np.asarray(value)
+        data, quant = quantize(value, quantization if value.dtype.kind == "f" else None)
         spec = {"name": name, "shape": list(value.shape), "dtype": "int32" if value.dtype.kind in "iu" else "float32"}
         if quant:
             spec["quantization"] = quant
@@ -93,13 +97,19 @@ def write_layers_model(out_dir, topology: dict, weights: list[tuple[str, np.ndar
         blobs.append(data)
     shard = "group1-shard1of1.bin"
     (out / shard).write_bytes(b"".join(blobs))
-    document = {"format": "layers-model", "generatedBy": "kcsolver", "convertedBy": "kcsolver.tfjs.writer",
-                "modelTopology": topology, "weightsManifest": [{"paths": [shard], "weights": specs}]}
+    document = {**document, "generatedBy": "kcsolver", "convertedBy": "kcsolver.tfjs.writer",
+                "weightsManifest": [{"paths": [shard], "weights": specs}]}
     if metadata:
         document["userDefinedMetadata"] = metadata
     path = out / "model.json"
     path.write_text(json.dumps(document, separators=(",", ":")))
     return path
+
+
+def write_layers_model(out_dir, topology: dict, weights: list[tuple[str, np.ndarray]], metadata: dict | None = None,
+                       quantization: str | None = None) -> Path:
+    """Write a layers-model (Keras topology from KerasSequential) that tf.loadLayersModel reads."""
+    return write_model(out_dir, {"format": "layers-model", "modelTopology": topology}, weights, metadata, quantization)
 
 
 class GraphModelBuilder:
@@ -156,26 +166,8 @@ class GraphModelBuilder:
 
     def write(self, out_dir, inputs: dict, outputs: dict, metadata: dict | None = None,
               quantization: str | None = None) -> Path:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        specs, blobs = [], []
-        for name, value in self.weights:
-            data, quant = quantize(value, quantization if value.dtype.kind == "f" else None)
-            spec = {"name": name, "shape": list(value.shape), "dtype": "int32" if value.dtype.kind in "iu" else "float32"}
-            if quant:
-                spec["quantization"] = quant
-            specs.append(spec)
-            blobs.append(data)
-        shard = "group1-shard1of1.bin"
-        (out / shard).write_bytes(b"".join(blobs))
         signature = {"inputs": {k: {"name": f"{v}:0", "dtype": "DT_FLOAT"} for k, v in inputs.items()},
                      "outputs": {k: {"name": f"{v}:0", "dtype": "DT_FLOAT"} for k, v in outputs.items()}}
-        document = {"format": "graph-model", "generatedBy": "kcsolver", "convertedBy": "kcsolver.tfjs.writer",
-                    "signature": signature,
-                    "modelTopology": {"node": self.nodes, "library": {}, "versions": {"producer": 1}},
-                    "weightsManifest": [{"paths": [shard], "weights": specs}]}
-        if metadata:
-            document["userDefinedMetadata"] = metadata
-        path = out / "model.json"
-        path.write_text(json.dumps(document, separators=(",", ":")))
-        return path
+        document = {"format": "graph-model", "signature": signature,
+                    "modelTopology": {"node": self.nodes, "library": {}, "versions": {"producer": 1}}}
+        return write_model(out_dir, document, self.weights, metadata, quantization)

@@ -24,6 +24,30 @@ def _lane_mask(dims) -> str:
     return f"  vec4 lane_mask = vec4(lessThan(ivec4(d4 * 4) + ivec4(0, 1, 2, 3), ivec4({d})));\n"
 
 
+def _window(x_shape, kh, kw, strides, dilations, padding):
+    """Top and left padding and output height and width of a sliding window, as TensorFlow defines them."""
+    _n, h, w, _c = x_shape
+    (pt, pb), (pl, pr) = resolve_padding(padding, h, w, kh, kw, strides, dilations)
+    oh = (h + pt + pb - (kh - 1) * dilations[0] - 1) // strides[0] + 1
+    ow = (w + pl + pr - (kw - 1) * dilations[1] - 1) // strides[1] + 1
+    return pt, pl, oh, ow
+
+
+def _window_loop(x_shape, kh, kw, strides, dilations, pt, pl, tap: str) -> str:
+    """GLSL visiting every in-bounds input pixel (ih, iw) of the output pixel's window, tap (i, j)."""
+    _n, h, w, _c = x_shape
+    return f"""  for (int i = 0; i < {kh}; i++) {{
+    int ih = b * {strides[0]} - {pt} + i * {dilations[0]};
+    if (ih < 0 || ih >= {h}) continue;
+    for (int j = 0; j < {kw}; j++) {{
+      int iw = c * {strides[1]} - {pl} + j * {dilations[1]};
+      if (iw < 0 || iw >= {w}) continue;
+      {tap}
+    }}
+  }}
+"""
+
+
 def _main(out_dims, body: str) -> str:
     return "void main() {\n" + output_coords(out_dims) + _lane_mask(out_dims) + body + "}\n"
 
@@ -46,32 +70,21 @@ class Kernels:
     def conv2d(self, x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", activation=None, alpha=None):
         n, h, wd, ci = x.shape
         kh, kw, _, co = w.shape
-        (pt, pb), (pl, pr) = resolve_padding(padding, h, wd, kh, kw, strides, dilations)
-        oh = (h + pt + pb - (kh - 1) * dilations[0] - 1) // strides[0] + 1
-        ow = (wd + pl + pr - (kw - 1) * dilations[1] - 1) // strides[1] + 1
+        pt, pl, oh, ow = _window(x.shape, kh, kw, strides, dilations, padding)
         ci4 = math.ceil(ci / 4)
         # Weights: one row per (kh, kw, input channel padded to 4), 4 output channels per texel.
         weights = self.tensor(w, ("conv", ci4))
         bias = self.tensor(b if b is not None else np.zeros(co, np.float32))
         out_dims = dims4((n, oh, ow, co))
-        body = f"""  vec4 acc = B_texel(0, 0, 0, d4);
-  for (int i = 0; i < {kh}; i++) {{
-    int ih = b * {strides[0]} - {pt} + i * {dilations[0]};
-    if (ih < 0 || ih >= {h}) continue;
-    for (int j = 0; j < {kw}; j++) {{
-      int iw = c * {strides[1]} - {pl} + j * {dilations[1]};
-      if (iw < 0 || iw >= {wd}) continue;
-      int row = (i * {kw} + j) * {ci4 * 4};
+        tap = f"""int row = (i * {kw} + j) * {ci4 * 4};
       for (int k = 0; k < {ci4}; k++) {{
         vec4 v = X_texel(a, ih, iw, k);
         int r = row + k * 4;
         acc += v.x * W_texel(0, r, 0, d4) + v.y * W_texel(0, r + 1, 0, d4)
              + v.z * W_texel(0, r + 2, 0, d4) + v.w * W_texel(0, r + 3, 0, d4);
-      }}
-    }}
-  }}
-  outColor = activate(acc) * lane_mask;
-"""
+      }}"""
+        body = ("  vec4 acc = B_texel(0, 0, 0, d4);\n" + _window_loop(x.shape, kh, kw, strides, dilations, pt, pl, tap)
+                + "  outColor = activate(acc) * lane_mask;\n")
         source = (accessor("X", x.dims) + accessor("W", weights.dims) + accessor("B", bias.dims)
                   + glsl_activation(activation, alpha) + _main(out_dims, body))
         return self.ctx.run(source, {"X": x, "W": weights, "B": bias}, (n, oh, ow, co))
@@ -80,9 +93,7 @@ class Kernels:
                          alpha=None):
         n, h, wd, ci = x.shape
         kh, kw, _, m = w.shape
-        (pt, pb), (pl, pr) = resolve_padding(padding, h, wd, kh, kw, strides, dilations)
-        oh = (h + pt + pb - (kh - 1) * dilations[0] - 1) // strides[0] + 1
-        ow = (wd + pl + pr - (kw - 1) * dilations[1] - 1) // strides[1] + 1
+        pt, pl, oh, ow = _window(x.shape, kh, kw, strides, dilations, padding)
         co = ci * m
         weights = self.tensor(w, ("depthwise",))
         bias = self.tensor(b if b is not None else np.zeros(co, np.float32))
@@ -91,18 +102,8 @@ class Kernels:
         else:
             tap = ("for (int k = 0; k < 4; k++) { int o = d4 * 4 + k; if (o < %d) acc[k] += X_at(a, ih, iw, o / %d)"
                    " * W_at(0, i * %d + j, 0, o); }" % (co, m, kw))
-        body = f"""  vec4 acc = B_texel(0, 0, 0, d4);
-  for (int i = 0; i < {kh}; i++) {{
-    int ih = b * {strides[0]} - {pt} + i * {dilations[0]};
-    if (ih < 0 || ih >= {h}) continue;
-    for (int j = 0; j < {kw}; j++) {{
-      int iw = c * {strides[1]} - {pl} + j * {dilations[1]};
-      if (iw < 0 || iw >= {wd}) continue;
-      {tap}
-    }}
-  }}
-  outColor = activate(acc) * lane_mask;
-"""
+        body = ("  vec4 acc = B_texel(0, 0, 0, d4);\n" + _window_loop(x.shape, kh, kw, strides, dilations, pt, pl, tap)
+                + "  outColor = activate(acc) * lane_mask;\n")
         source = (accessor("X", x.dims) + accessor("W", weights.dims) + accessor("B", bias.dims)
                   + glsl_activation(activation, alpha) + _main(dims4((n, oh, ow, co)), body))
         return self.ctx.run(source, {"X": x, "W": weights, "B": bias}, (n, oh, ow, co))
@@ -111,27 +112,14 @@ class Kernels:
     def _pool(self, x, ksize, strides, padding, kind):
         n, h, wd, c = x.shape
         kh, kw = ksize
-        (pt, pb), (pl, pr) = resolve_padding(padding, h, wd, kh, kw, strides, (1, 1))
-        oh = (h + pt + pb - kh) // strides[0] + 1
-        ow = (wd + pl + pr - kw) // strides[1] + 1
+        pt, pl, oh, ow = _window(x.shape, kh, kw, strides, (1, 1), padding)
         start = "vec4(-3.4e38)" if kind == "max" else "vec4(0.0)"
         step = "acc = max(acc, v);" if kind == "max" else "acc += v;"
         finish = "acc" if kind == "max" else "acc / float(count)"
-        body = f"""  vec4 acc = {start};
-  int count = 0;
-  for (int i = 0; i < {kh}; i++) {{
-    int ih = b * {strides[0]} - {pt} + i;
-    if (ih < 0 || ih >= {h}) continue;
-    for (int j = 0; j < {kw}; j++) {{
-      int iw = c * {strides[1]} - {pl} + j;
-      if (iw < 0 || iw >= {wd}) continue;
-      vec4 v = X_texel(a, ih, iw, d4);
-      {step}
-      count++;
-    }}
-  }}
-  outColor = ({finish}) * lane_mask;
-"""
+        tap = f"vec4 v = X_texel(a, ih, iw, d4); {step} count++;"
+        body = (f"  vec4 acc = {start};\n  int count = 0;\n"
+                + _window_loop(x.shape, kh, kw, strides, (1, 1), pt, pl, tap)
+                + f"  outColor = ({finish}) * lane_mask;\n")
         return self.ctx.run(accessor("X", x.dims) + _main(dims4((n, oh, ow, c)), body), {"X": x}, (n, oh, ow, c))
 
     def max_pool(self, x, *, ksize=(2, 2), strides=(2, 2), padding="valid"):
