@@ -1,6 +1,7 @@
 """Ship trained runs as the site's built-in solvers (site/models/<name>/).
 
     python -m kcsolver.train.ship digits            # runs/digits/model -> site/models/digits
+    python -m kcsolver.train.ship stock23 --run runs/stock23_ft
     python -m kcsolver.train.ship l2_digits --from digits --lengths 2
 
 `--from` makes a solver that reuses another solver's weights with its own
@@ -18,14 +19,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def ship(name: str, source: str | None = None, lengths=None, runs: Path = ROOT / "runs",
+def ship(name: str, source: str | None = None, lengths=None, run: Path | None = None,
          models: Path = ROOT / "site" / "models") -> Path:
     target = models / name
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
     if source is None:
-        built = runs / name / "model"
+        built = (run or ROOT / "runs" / name) / "model"
         if not (built / "model.json").exists():
             raise SystemExit(f"{built}/model.json not found: train first (python -m kcsolver train --config {name})")
         for file in built.iterdir():
@@ -47,9 +48,10 @@ def main(argv=None) -> int:
     parser.add_argument("name")
     parser.add_argument("--from", dest="source", help="reuse the weights of this shipped solver")
     parser.add_argument("--lengths", help="allowed lengths, e.g. 2 or 5,6,7")
+    parser.add_argument("--run", type=Path, help="the training run folder (default runs/NAME)")
     args = parser.parse_args(argv)
     lengths = [int(v) for v in args.lengths.split(",")] if args.lengths else None
-    print(ship(args.name, args.source, lengths))
+    print(ship(args.name, args.source, lengths, args.run))
     return 0
 
 
