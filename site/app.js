@@ -1,7 +1,7 @@
 // The solver page: input (paste, drop, file, examples), answers with confidences,
 // the automation API on window.kcsolver, and a readable error panel.
 import { WorkerClient } from "./client.js";
-import { toImageData } from "./pixels.js";
+import { chooseModel, toImageData } from "./pixels.js";
 
 const $ = (selector) => document.querySelector(selector);
 const BUILTIN = ["l2_digits", "digits", "stock23"];
@@ -62,18 +62,6 @@ ready.catch(() => { document.body.dataset.state = "failed"; });
 function modelUrl(model) {
   if (BUILTIN.includes(model)) return new URL(`models/${model}/model.json`, document.baseURI).href;
   return new URL(model, document.baseURI).href;
-}
-
-// Colourful images are stock KCAPTCHA; black-and-white ones are digit captchas.
-function chooseModel(imageData) {
-  const { data } = imageData;
-  let spread = 0;
-  let count = 0;
-  for (let i = 0; i < data.length; i += 4 * 7) {
-    spread += Math.abs(data[i] - data[i + 1]) + Math.abs(data[i + 1] - data[i + 2]);
-    count += 1;
-  }
-  return spread / count > 4 ? "stock23" : "digits";
 }
 
 async function solveImageData(imageData, { model = "auto", recipe = null, backend = undefined } = {}) {

@@ -2,6 +2,7 @@
 // solves them through the solver's iframe, fills the nearest text field and
 // highlights it. It never submits anything.
 import { SolverBridge, sharedBridge } from "./bridge.js";
+import { chooseModel } from "./pixels.js";
 
 const NAME_HINT = /k?captcha|keystring|secur|code|verif/i;
 
@@ -30,17 +31,6 @@ function nearestInput(image) {
   if (named) return named;
   const after = inputs.find((input) => image.compareDocumentPosition(input) & Node.DOCUMENT_POSITION_FOLLOWING);
   return after || inputs[inputs.length - 1] || null;
-}
-
-function chooseModel(imageData) {
-  const { data } = imageData;
-  let spread = 0;
-  let count = 0;
-  for (let i = 0; i < data.length; i += 28) {
-    spread += Math.abs(data[i] - data[i + 1]) + Math.abs(data[i + 1] - data[i + 2]);
-    count += 1;
-  }
-  return spread / count > 4 ? "stock23" : "digits";
 }
 
 export async function solvePage() {
