@@ -116,7 +116,6 @@ def test_host_with_strict_csp(page, host, server, expected):
 
 
 def test_cross_origin_image_gives_a_clear_console_message(page, host, server):
-    (REAL / "l2_digits_png").exists()
     messages = []
     page.on("console", lambda msg: messages.append(msg.text))
     name = host.make("foreign.html")

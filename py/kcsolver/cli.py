@@ -165,7 +165,7 @@ def synth(parser, argv):
 @command("train", "train a solver on fresh synthetic images (needs the train extra: PyTorch)")
 def train(parser, argv):
     try:
-        import torch  # noqa: F401
+        import torch  # noqa: F401  (only checks that the train extra is installed)
     except ImportError:
         raise KcsolverError("training needs PyTorch: pip install -e '.[train]' (torch==2.13.0, CPU)") from None
     from .train.loop import main as train_main

@@ -11,8 +11,6 @@ missing; `Model` then uses numpy (see model.py).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..numpy import KERNELS as NUMPY_KERNELS
@@ -110,5 +108,3 @@ class WebGLBackend:
     def release(self) -> None:
         self.constants.clear()
 
-
-del math

@@ -68,7 +68,7 @@ class Kernels:
 
     # ------------------------------------------------------------ convolutions
     def conv2d(self, x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", activation=None, alpha=None):
-        n, h, wd, ci = x.shape
+        n, _h, _w, ci = x.shape
         kh, kw, _, co = w.shape
         pt, pl, oh, ow = _window(x.shape, kh, kw, strides, dilations, padding)
         ci4 = math.ceil(ci / 4)
@@ -91,7 +91,7 @@ class Kernels:
 
     def depthwise_conv2d(self, x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", activation=None,
                          alpha=None):
-        n, h, wd, ci = x.shape
+        n, _h, _w, ci = x.shape
         kh, kw, _, m = w.shape
         pt, pl, oh, ow = _window(x.shape, kh, kw, strides, dilations, padding)
         co = ci * m
@@ -110,7 +110,7 @@ class Kernels:
 
     # ------------------------------------------------------------ pooling
     def _pool(self, x, ksize, strides, padding, kind):
-        n, h, wd, c = x.shape
+        n, _h, _w, c = x.shape
         kh, kw = ksize
         pt, pl, oh, ow = _window(x.shape, kh, kw, strides, (1, 1), padding)
         start = "vec4(-3.4e38)" if kind == "max" else "vec4(0.0)"
@@ -206,14 +206,12 @@ class Kernels:
         if axis not in (-1, x.ndim - 1):
             return None
         d = x.dims[3]
-        d4 = math.ceil(d / 4)
         body = f"""  float m = -3.4e38;
   for (int k = 0; k < {d}; k++) m = max(m, X_at(a, b, c, k));
   float total = 0.0;
   for (int k = 0; k < {d}; k++) total += exp(X_at(a, b, c, k) - m);
   outColor = exp(X_texel(a, b, c, d4) - m) / total * lane_mask;
 """
-        del d4
         return self.ctx.run(accessor("X", x.dims) + _main(x.dims, body), {"X": x}, x.shape)
 
     def _spatial_reduce(self, kind):
