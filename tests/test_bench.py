@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 
 def test_quick_bench_writes_records(tmp_path):
     out = tmp_path / "bench.json"
-    result = subprocess.run([sys.executable, "-m", "kcsolver.bench", "--quick", "--json", str(out)],
+    result = subprocess.run([sys.executable, "-m", "kcsolver.bench", "--quick", "--profile", "--json", str(out)],
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     records = json.loads(out.read_text())
@@ -24,3 +24,4 @@ def test_quick_bench_writes_records(tmp_path):
     assert starts["cold_bytes_model"]["bytes"] > 0 and starts["cold_bytes_runtime"]["bytes"] > starts["cold_bytes_model"]["bytes"]
     assert any(r["metric"].startswith("solve_") and r["images_per_second"] > 0 for r in records if "metric" in r)
     assert "| model | engine | backend | median ms |" in result.stdout
+    assert "Per-op time, ours, l2_digits on webgl" in result.stdout and "| 00 conv2d |" in result.stdout

@@ -60,6 +60,9 @@ def kernel_cases():
         add("conv2d", [x, rng.standard_normal((kh, kw, cin, cout)), rng.standard_normal(cout)],
             strides=(stride, stride), dilations=(dilation, dilation), padding=padding,
             activation=["relu", None, "tanh", "sigmoid", "elu", "leaky_relu"][len(cases) % 6], alpha=0.1)
+    for width, cin in [(1, 2), (2, 4), (3, 7), (5, 13)]:  # narrower than a block of pixels; partial channel groups
+        add("conv2d", [rng.standard_normal((1, 4, width, cin)), rng.standard_normal((3, 3, cin, 6))],
+            strides=(1, 1), dilations=(1, 1), padding="same")
     for multiplier, stride, padding in [(1, 1, "same"), (2, 2, "valid"), (1, 2, "same")]:
         add("depthwise_conv2d", [rng.standard_normal((1, 8, 10, 6)), rng.standard_normal((3, 3, 6, multiplier))],
             strides=(stride, stride), dilations=(1, 1), padding=padding)
@@ -99,6 +102,18 @@ def test_every_kernel_matches_numpy(app_page):
         actual = np.array(output["data"], np.float32).reshape(output["shape"])
         assert actual.shape == expected.shape, op
         assert close(actual, expected, 1e-4), (op, attrs, float(np.abs(actual - expected).max()))
+
+
+def test_profile_times_every_step_of_the_plan(app_page, site_url):
+    from kcsolver.model import load_model
+
+    url = f"{site_url}models/digits/model.json"
+    x = np.random.default_rng(3).random((1, 48, 128, 1), np.float32)
+    result = app_page.evaluate("""([u, d]) => kcsolver.request('profile', {modelUrl: u, data: new Float32Array(d),
+        shape: [1, 48, 128, 1], backend: 'webgl'})""", [url, x.ravel().tolist()])
+    assert result["backend"] == "webgl"
+    assert [op for op, _ms in result["steps"]] == load_model(url).plan.step_ops
+    assert all(ms >= 0 for _op, ms in result["steps"]) and sum(ms for _op, ms in result["steps"]) > 0
 
 
 def test_context_loss_mid_session_falls_back_to_numpy(app_page, server):

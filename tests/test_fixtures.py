@@ -61,3 +61,13 @@ def test_load_from_http_url(server):
     x = np.load(FIXTURES / "cnn_basic" / "input.npy")
     expected = np.load(FIXTURES / "cnn_basic" / "expected_graph_uint16.npy")
     assert relative_error(model.predict(x), expected) < 2e-3
+
+
+def test_profile_times_each_step_and_leaves_outputs_alone():
+    model = kcsolver.load_model(FIXTURES / "cnn_basic" / "graph" / "model.json")
+    x = np.load(FIXTURES / "cnn_basic" / "input.npy")[:1]
+    before = model.predict(x)
+    timings = model.profile(x)
+    assert [op for op, _ms in timings] == model.plan.step_ops and len(timings) == len(model.plan.steps)
+    assert all(ms >= 0 for _op, ms in timings)
+    np.testing.assert_array_equal(model.predict(x), before)

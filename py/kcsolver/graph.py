@@ -17,6 +17,7 @@ only the tensors that are still needed.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -240,6 +241,7 @@ class Plan:
             if node.op == "identity" and len(node.inputs) == 1:
                 aliases[node.name] = aliases.get(node.inputs[0], node.inputs[0])
         steps = []
+        self.step_ops: list[str] = []  # the op name of each step, for timings
         for node in order:
             if node.name in aliases:
                 continue
@@ -250,6 +252,7 @@ class Plan:
                     const_slots[source] = slot(source)
                 inputs.append(slot(source))
             steps.append([kernels[node.op], inputs, node.attrs, slot(node.name), []])
+            self.step_ops.append(node.op)
         self.output_slots = []
         for spec in graph.outputs:
             name = aliases.get(spec.name, spec.name)
@@ -269,14 +272,20 @@ class Plan:
                 steps[index][4].append(source)
         self.steps = [tuple(step) for step in steps]
 
-    def run(self, inputs: list) -> list:
+    def run(self, inputs: list, timings: list | None = None) -> list:
+        """Outputs for the inputs; with `timings`, waits after each step and appends (op, ms) per step."""
         values = [None] * self.n_slots
         for index, value in self.const_values:
             values[index] = value
         for index, value in zip(self.input_slots, inputs):
             values[index] = self.backend.to_device(value)
-        for kernel, sources, attrs, target, release in self.steps:
+        for op, (kernel, sources, attrs, target, release) in zip(self.step_ops, self.steps):
+            if timings is not None:
+                start = time.perf_counter()
             values[target] = kernel(*[values[s] for s in sources], **attrs)
+            if timings is not None:
+                self.backend.sync(values[target])
+                timings.append((op, (time.perf_counter() - start) * 1000))
             for s in release:
                 values[s] = None
         return [self.backend.to_host(values[s]) for s in self.output_slots]

@@ -120,6 +120,12 @@ class Model:
         outputs = [np.asarray(y) for y in outputs]
         return outputs[0] if len(outputs) == 1 else outputs
 
+    def profile(self, x) -> list[tuple[str, float]]:
+        """(op, ms) for each step of one prediction, each step waiting for the device: where the time goes."""
+        timings: list[tuple[str, float]] = []
+        self.plan.run([self._check(self.inputs[0], x)], timings)
+        return timings
+
     def info(self) -> dict:
         return {**self.runtime.info(), "requested": self.requested_backend, "fallback_reason": self.fallback_reason,
                 "probe_ms": self.probe}

@@ -1,6 +1,6 @@
 """Our engine against TensorFlow.js in the same headless Chromium; cold/warm starts; CPython throughput.
 
-    python -m kcsolver.bench [--quick] [--json OUT] [--repeat N] [MODEL_JSON ...]
+    python -m kcsolver.bench [--quick] [--webgl] [--profile] [--json OUT] [--repeat N] [MODEL_JSON ...]
 
 Builds a fresh dist/ (vendored runtime), serves it and npm's TF.js 4.22 on
 127.0.0.1, and measures in one browser:
@@ -54,6 +54,7 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.records: list[dict] = []
+        self.profiles: list[tuple[str, str, dict]] = []
 
     def add(self, **record):
         self.records.append(record)
@@ -77,15 +78,19 @@ class Bench:
                 self.browser_version = browser.version
                 self.server = server
                 self.warm_latency(browser, server, densenet)
-                self.start_times(browser, server, densenet)
+                if not self.args.webgl:
+                    self.start_times(browser, server, densenet)
                 browser.close()
-        self.cpython_throughput()
+        if not self.args.webgl:
+            self.cpython_throughput()
 
     def models(self, server, densenet):
         models = []
         for name in SOLVERS if not self.args.quick else SOLVERS[:1]:
             models.append((name, f"{server.url}/app/models/{name}/model.json"))
-        if not self.args.quick:
+        if self.args.webgl:
+            models.append(("densenet121", f"{server.url}/densenet121/model.json"))
+        elif not self.args.quick:
             for folder in sorted((SHARED / "fixtures" / "tfjs").iterdir()):
                 for variant in ("layers", "graph"):
                     if (folder / variant / "model.json").exists():
@@ -102,39 +107,65 @@ class Bench:
         return [1, *[d for d in shape[1:]]]
 
     def warm_latency(self, browser, server, densenet):
+        """Every engine and backend measured in interleaved rounds, so drift (other load, SwiftShader's JIT,
+        thermal) spreads over all of them instead of favouring whichever ran first."""
         repeat = 3 if self.args.quick else self.args.repeat
         warmup = 1 if self.args.quick else 3
+        rounds = 1 if self.args.quick else 5
         context = browser.new_context()
         ours = context.new_page()
         ours.goto(server.url + "/app/?nosw=1")
         ours.evaluate("kcsolver.ready")
         peer = context.new_page()
         peer.goto(server.url + "/bench/tfjs.html")
-        backends = ["cpu"] if self.args.quick else ["wasm", "webgl", "cpu"]
+        blocks = [("kcsolver", b) for b in (["numpy"] if self.args.quick else ["numpy", "webgl"])]
+        blocks += [("tfjs", b) for b in (["cpu"] if self.args.quick else ["wasm", "webgl", "cpu"])]
+        if self.args.webgl:
+            blocks = [("kcsolver", "webgl"), ("tfjs", "webgl")]
         for name, url in self.models(server, densenet):
             runs = max(3, repeat // 4) if name == "densenet121" else repeat  # seconds per prediction there
             shape = self.input_shape(url)
             data = np.random.default_rng(0).random(int(np.prod(shape))).astype(np.float32).tolist()
-            for our_backend in ["numpy"] if self.args.quick else ["numpy", "webgl"]:
-                samples = []
-                for i in range(warmup + runs):
-                    result = ours.evaluate(
-                        "([u, d, s, b]) => kcsolver.predict(u, new Float32Array(d), s, {backend: b}).then(r => r.ms)",
-                        [url, data, shape, our_backend])
-                    if i >= warmup:
-                        samples.append(result)
-                self.add(engine="kcsolver", backend=our_backend, model=name, median_ms=statistics.median(samples),
-                         min_ms=min(samples), max_ms=max(samples), repeat=runs)
-            for backend in backends:
-                if name == "densenet121" and backend == "cpu":
-                    continue  # minutes per prediction; not informative
-                try:
-                    stats = peer.evaluate("([u, s, b, r, w]) => tfBench(u, s, b, r, w)", [url, shape, backend, runs, warmup])
-                    self.add(engine="tfjs", backend=backend, model=name, median_ms=stats["median"],
-                             min_ms=stats["min"], max_ms=stats["max"], repeat=runs)
-                except Exception as exc:  # TF.js refuses some files (e.g. mobile_mix layers)
-                    self.add(engine="tfjs", backend=backend, model=name, median_ms=None, error=str(exc).splitlines()[0][:200])
+            samples: dict[tuple, list] = {block: [] for block in blocks}
+            errors: dict[tuple, str] = {}
+            for round_index in range(rounds):
+                per_round = max(1, runs // rounds)
+                first = warmup if round_index == 0 else 1  # a backend switch costs one run
+                for engine, backend in blocks:
+                    if (engine, backend) in errors or (name == "densenet121" and backend == "cpu"):
+                        continue  # cpu: minutes per DenseNet prediction, not informative
+                    if engine == "kcsolver":
+                        times = [ours.evaluate("([u, d, s, b]) => kcsolver.predict(u, new Float32Array(d), s, "
+                                               "{backend: b}).then(r => r.ms)", [url, data, shape, backend])
+                                 for _ in range(first + per_round)][first:]
+                    else:
+                        try:
+                            times = peer.evaluate("([u, s, b, r, w]) => tfBench(u, s, b, r, w)",
+                                                  [url, shape, backend, per_round, first])["samples"]
+                        except Exception as exc:  # TF.js refuses some files (e.g. mobile_mix layers)
+                            errors[(engine, backend)] = str(exc).splitlines()[0][:200]
+                            continue
+                    samples[(engine, backend)] += times
+            for (engine, backend), times in samples.items():
+                if (engine, backend) in errors:
+                    self.add(engine=engine, backend=backend, model=name, median_ms=None, error=errors[(engine, backend)])
+                elif times:
+                    self.add(engine=engine, backend=backend, model=name, median_ms=statistics.median(times),
+                             min_ms=min(times), max_ms=max(times), repeat=len(times))
+            if self.args.profile and name in SOLVERS + ("densenet121",):
+                self.profile(ours, name, url, shape, data)
         context.close()
+
+    def profile(self, page, name, url, shape, data, repeat=5):
+        """Per-op time of our webgl and numpy backends (each op waits for the device): where time goes."""
+        for backend in ("webgl", "numpy"):
+            totals: dict[str, float] = {}
+            for _ in range(repeat):
+                steps = page.evaluate("([u, d, s, b]) => kcsolver.request('profile', {modelUrl: u, "
+                                      "data: new Float32Array(d), shape: s, backend: b})", [url, data, shape, backend])
+                for index, (op, ms) in enumerate(steps["steps"]):
+                    totals[f"{index:02d} {op}"] = totals.get(f"{index:02d} {op}", 0.0) + ms / repeat
+            self.profiles.append((name, backend, totals))
 
     def start_once(self, browser, url, action, throttle):
         context = browser.new_context()
@@ -219,7 +250,19 @@ class Bench:
                 value = "failed: " + r.get("error", "") if r["median_ms"] is None else f"{r['median_ms']:.2f}"
                 extra = "" if r["median_ms"] is None else f" {r['min_ms']:.2f} | {r['max_ms']:.2f} |"
                 lines.append(f"| {r['model']} | {r['engine']} | {r['backend']} | {value} |{extra}")
-        lines += ["", "| metric | engine | model | ms | bytes |", "| --- | --- | --- | ---: | ---: |"]
+        latency = {(r["model"], r["engine"], r["backend"]): r["median_ms"] for r in self.records if "median_ms" in r}
+        ratios = [(model, ms / latency[(model, "tfjs", "webgl")]) for (model, engine, backend), ms in latency.items()
+                  if engine == "kcsolver" and backend == "webgl" and ms and latency.get((model, "tfjs", "webgl"))]
+        if ratios:
+            lines += ["", "| model | ours webgl / TF.js webgl (medians) |", "| --- | ---: |"]
+            lines += [f"| {model} | {ratio:.2f}x |" for model, ratio in ratios]
+        for model, backend, totals in self.profiles:
+            lines += ["", f"Per-op time, ours, {model} on {backend} (each op waits for the device; mean of 5):", "",
+                      "| step | ms |", "| --- | ---: |"]
+            lines += [f"| {step} | {ms:.2f} |" for step, ms in totals.items()]
+            lines.append(f"| total | {sum(totals.values()):.2f} |")
+        if any("metric" in r for r in self.records):
+            lines += ["", "| metric | engine | model | ms | bytes |", "| --- | --- | --- | ---: | ---: |"]
         for r in self.records:
             if "metric" in r:
                 ms = "" if r["ms"] is None else f"{r['ms']:.1f}"
@@ -244,6 +287,9 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="one small model, few repetitions, no throttling")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--json", type=Path, help="write the records here")
+    parser.add_argument("--profile", action="store_true", help="also print per-op times of ours on the solvers")
+    parser.add_argument("--webgl", action="store_true",
+                        help="only ours-webgl against TF.js-webgl on the solvers and DenseNet121 (issue 4's figures)")
     args = parser.parse_args(argv)
     bench = Bench(args)
     bench.run()

@@ -140,6 +140,17 @@ async def predict(payload):
     }
 
 
+@handler("profile")
+async def profile(payload):
+    """Per-step times of one prediction (after a warm-up run), for `python -m kcsolver.bench --profile`."""
+    import numpy as np
+
+    model = await get_model(payload["modelUrl"], payload.get("backend") or DEFAULT_BACKEND)
+    x = ffi.from_typed_array(payload["data"], np.float32, [int(d) for d in payload["shape"]])
+    model.predict(x)
+    return {"backend": model.backend, "steps": [[op, ms] for op, ms in model.profile(x)]}
+
+
 @handler("kernel-check")
 async def kernel_check(payload):
     """Run single kernels on a backend, for the per-kernel parity tests: [{op, inputs, attrs}] -> outputs."""

@@ -33,6 +33,9 @@ class NumpyBackend:
     def check(self) -> None:
         """Raise if the backend can no longer run (the numpy one always can)."""
 
+    def sync(self, value=None) -> None:
+        """Wait until `value` is computed (for per-op timings; numpy runs synchronously)."""
+
     def info(self) -> dict:
         return {"backend": self.name}
 

@@ -80,7 +80,10 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
     checkpoint = out / "checkpoint.pt"
     step = 0
     if init is not None and not checkpoint.exists():  # fine-tuning: start from another run's weights
-        model.load_state_dict(torch.load(init, weights_only=False)["model"])
+        if Path(init).suffix == ".json":  # an exported (or shipped) TF.js bundle
+            netlib.import_weights(model, init)
+        else:
+            model.load_state_dict(torch.load(init, weights_only=False)["model"])
         log(f"starting from the weights in {init}")
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
@@ -145,7 +148,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--quantization", default="float16", choices=["none", "float16", "uint8"])
-    parser.add_argument("--init", type=Path, help="start from the weights of this checkpoint (fine-tuning)")
+    parser.add_argument("--init", type=Path, help="start from these weights (fine-tuning): a checkpoint.pt or an exported model.json")
     args = parser.parse_args(argv)
 
     def log(message):

@@ -75,6 +75,35 @@ def export(net: CaptchaNet, out_dir, recipe: dict, quantization: str | None = No
     return write_layers_model(out_dir, keras.topology(), keras.weights, {"kcsolver": recipe}, quantization)
 
 
+def import_weights(net: CaptchaNet, model_json) -> CaptchaNet:
+    """Load an exported bundle's weights back into the torch net (the inverse of `export`), to fine-tune it."""
+    from ..tfjs.loader import load_artifacts
+
+    weights = load_artifacts(model_json).weights
+    convs = [m for m in net.features if isinstance(m, nn.Conv2d)]
+    norms = [m for m in net.features if isinstance(m, nn.BatchNorm2d)]
+    expected = 5 * len(convs) + 2
+    if len(weights) != expected:
+        raise ValueError(f"{model_json} holds {len(weights)} weights; a CaptchaNet export holds {expected}")
+
+    def take(name, shape):
+        value = torch.from_numpy(np.ascontiguousarray(weights[name], np.float32))
+        if tuple(value.shape) != tuple(shape):
+            raise ValueError(f"{model_json}: {name} is {tuple(value.shape)}, this net needs {tuple(shape)}")
+        return value
+
+    with torch.no_grad():
+        for i, (conv, norm) in enumerate(zip(convs, norms), start=1):
+            conv.weight.copy_(take(f"conv2d_{i}/kernel", conv.weight.permute(2, 3, 1, 0).shape).permute(3, 2, 0, 1))
+            prefix = f"batch_normalization_{i}/"
+            for param, role in ((norm.weight, "gamma"), (norm.bias, "beta"), (norm.running_mean, "moving_mean"),
+                                (norm.running_var, "moving_variance")):
+                param.copy_(take(prefix + role, param.shape))
+        net.classifier.weight.copy_(take("dense_1/kernel", net.classifier.weight.T.shape).T)
+        net.classifier.bias.copy_(take("dense_1/bias", net.classifier.bias.shape))
+    return net
+
+
 def torch_probabilities(net: CaptchaNet, x_nhwc: np.ndarray) -> np.ndarray:
     """Softmax outputs of the torch net for an NHWC batch (for parity checks with the exported model)."""
     with torch.no_grad():

@@ -101,6 +101,10 @@ class WebGLBackend:
         if self.ctx.lost:
             raise WebGLUnavailable("the WebGL context was lost")
 
+    def sync(self, value=None) -> None:
+        if isinstance(value, GpuTensor):
+            self.ctx.wait(value)
+
     def info(self) -> dict:
         return {"backend": self.name, "renderer": self.ctx.renderer, "fallback_ops": sorted(self.fallbacks),
                 "max_texture_size": self.ctx.max_size}

@@ -6,7 +6,10 @@ texel: the texture is (C * ceil(D / 4)) texels wide and (A * B) tall, and
 element (a, b, c, d) is component d % 4 of texel (c * D4 + d // 4, a * B + b).
 A kernel is a fragment shader that writes every texel of its output once
 (a full-screen triangle); programs are compiled once per source and cached.
-Only model outputs are read back (readPixels of RGBA/FLOAT).
+A kernel may write several same-sized outputs at once (multiple render
+targets: `outColor`, `outColor1`, ...), which lets one fragment share its
+weight reads between several output pixels. Only model outputs are read back
+(readPixels of RGBA/FLOAT).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ HEADER = """#version 300 es
 precision highp float;
 precision highp int;
 precision highp sampler2D;
-out vec4 outColor;
+layout(location = 0) out vec4 outColor;
 """
 
 
@@ -114,6 +117,8 @@ class GLContext:
         self.uniforms: dict[tuple, object] = {}
         self.pool: dict[tuple[int, int], list] = {}
         self.framebuffer = gl.createFramebuffer()
+        self.max_outputs = int(gl.getParameter(gl.MAX_DRAW_BUFFERS))
+        self.multi_framebuffers: dict[int, object] = {}
         self.vao = gl.createVertexArray()
         self.vertex = self._shader(gl.VERTEX_SHADER, VERTEX_SHADER)
         self.lose_extension = gl.getExtension("WEBGL_lose_context")
@@ -167,6 +172,13 @@ class GLContext:
         packed = ffi.from_typed_array(buffer, "float32", (a * b, c, tensor.width // c * 4))
         return np.ascontiguousarray(packed[:, :, :d]).reshape(tensor.shape)
 
+    def wait(self, tensor: GpuTensor) -> None:
+        """Block until `tensor` is computed: read one texel back (Chromium's gl.finish() only flushes)."""
+        gl = self.gl
+        gl.bindFramebuffer(gl.FRAMEBUFFER, self.framebuffer)
+        gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, tensor.texture, 0)
+        gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, ffi.js.Float32Array.new(4))
+
     # ------------------------------------------------------------ programs
     def _shader(self, kind, source):
         gl = self.gl
@@ -193,8 +205,12 @@ class GLContext:
 
     def run(self, source: str, inputs: dict[str, GpuTensor], out_shape) -> GpuTensor:
         """Render `source` (a fragment shader body using the named input samplers) into a new tensor."""
+        return self.run_multi(source, inputs, [out_shape])[0]
+
+    def run_multi(self, source: str, inputs: dict[str, GpuTensor], out_shapes: list) -> list[GpuTensor]:
+        """Like run, for a shader writing len(out_shapes) outputs of one texture size (outColor, outColor1, ...)."""
         gl = self.gl
-        output = GpuTensor(self, out_shape)
+        outputs = [GpuTensor(self, shape) for shape in out_shapes]
         program = self.program(source)
         gl.useProgram(program)
         for unit, (name, tensor) in enumerate(inputs.items()):
@@ -205,9 +221,22 @@ class GLContext:
             gl.activeTexture(gl.TEXTURE0 + unit)
             gl.bindTexture(gl.TEXTURE_2D, tensor.texture)
             gl.uniform1i(location, unit)
-        gl.bindFramebuffer(gl.FRAMEBUFFER, self.framebuffer)
-        gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, output.texture, 0)
-        gl.viewport(0, 0, output.width, output.height)
+        gl.bindFramebuffer(gl.FRAMEBUFFER, self._framebuffer(len(outputs)))
+        for index, output in enumerate(outputs):
+            gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + index, gl.TEXTURE_2D, output.texture, 0)
+        gl.viewport(0, 0, outputs[0].width, outputs[0].height)
         gl.bindVertexArray(self.vao)
         gl.drawArrays(gl.TRIANGLES, 0, 3)
-        return output
+        return outputs
+
+    def _framebuffer(self, count: int):
+        """The framebuffer for `count` outputs; every attachment is replaced on each use, so none goes stale."""
+        if count == 1:
+            return self.framebuffer
+        framebuffer = self.multi_framebuffers.get(count)
+        if framebuffer is None:
+            gl = self.gl
+            framebuffer = self.multi_framebuffers[count] = gl.createFramebuffer()
+            gl.bindFramebuffer(gl.FRAMEBUFFER, framebuffer)
+            gl.drawBuffers(ffi.to_js_object([gl.COLOR_ATTACHMENT0 + i for i in range(count)]))
+        return framebuffer
