@@ -63,6 +63,10 @@ def kernel_cases():
     for width, cin in [(1, 2), (2, 4), (3, 7), (5, 13)]:  # narrower than a block of pixels; partial channel groups
         add("conv2d", [rng.standard_normal((1, 4, width, cin)), rng.standard_normal((3, 3, cin, 6))],
             strides=(1, 1), dilations=(1, 1), padding="same")
+    for shape, kernel, padding in [((1, 1, 9, 37), (3, 3), "same"), ((2, 6, 12, 64), (6, 5), "valid")]:
+        # outputs only a few rows tall: the reduction is split over channel groups and summed in a second pass
+        add("conv2d", [rng.standard_normal(shape), rng.standard_normal((*kernel, shape[-1], 10)),
+                       rng.standard_normal(10)], strides=(1, 1), dilations=(1, 1), padding=padding, activation="relu")
     for multiplier, stride, padding in [(1, 1, "same"), (2, 2, "valid"), (1, 2, "same")]:
         add("depthwise_conv2d", [rng.standard_normal((1, 8, 10, 6)), rng.standard_normal((3, 3, 6, multiplier))],
             strides=(stride, stride), dilations=(1, 1), padding=padding)

@@ -22,6 +22,11 @@ from .context import GpuTensor, accessor, dims4, output_coords
 # SwiftShader for a 3x3, 48 -> 64 channel layer at 12 x 32: 1 pixel 14.4 ms, 2: 10.0, 4: 7.0, 8: 5.8
 # (plus 0.3 ms to interleave the columns back); on the shipped solvers 4 and 8 were within noise, 8 ahead.
 PIXELS = 8
+# An output fewer texture rows tall than this has its input channels split into groups (when the reduction is
+# at least SPLIT_MIN_TEXELS texels long): SwiftShader shares a draw between threads by rows, and a 1-row head
+# conv otherwise runs on one thread.
+SPLIT_BELOW_ROWS = 16
+SPLIT_MIN_TEXELS = 64
 
 
 def _lane_mask(dims) -> str:
@@ -75,17 +80,24 @@ class Kernels:
     def conv2d(self, x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", activation=None, alpha=None):
         """Each fragment computes 4 output channels of PIXELS adjacent output pixels, so every weight texel it
         reads serves PIXELS pixels (texel fetches, not arithmetic, bound a shader on SwiftShader and on GPUs
-        alike). Pixel q of each block goes to render target q; one cheap pass then interleaves the columns."""
+        alike). Pixel q of each block goes to render target q; one cheap pass then interleaves the columns.
+
+        An output only a few texture rows tall (a head that collapses the height) would leave most threads
+        idle, so its input channels are split into groups whose partial sums are stacked as extra rows and
+        added up in that same final pass."""
         n, h, width, ci = x.shape
         kh, kw, _, co = w.shape
         pt, pl, oh, ow = _window(x.shape, kh, kw, strides, dilations, padding)
         ci4 = math.ceil(ci / 4)
         pixels = max(1, min(PIXELS, ow, self.ctx.max_outputs))
         blocks = math.ceil(ow / pixels)
+        splits = min(ci4, math.ceil(SPLIT_BELOW_ROWS / (n * oh))) if kh * kw * ci4 >= SPLIT_MIN_TEXELS else 1
+        per_split = math.ceil(ci4 / splits)
+        splits = math.ceil(ci4 / per_split)
         # Weights: one row per (kh, kw, input channel padded to 4), 4 output channels per texel.
         weights = self.tensor(w, ("conv", ci4))
         bias = self.tensor(b if b is not None else np.zeros(co, np.float32))
-        part_dims = dims4((n, oh, blocks, co))
+        part_shape = (splits * n, oh, blocks, co)
         per_pixel = "\n".join(
             f"      int iw{q} = iw + {q * strides[1]}; float m{q} = float(iw{q} >= 0 && iw{q} < {width}); "
             f"iw{q} = clamp(iw{q}, 0, {width - 1});" for q in range(pixels))
@@ -93,17 +105,20 @@ class Kernels:
         def step(k, lanes):  # one input texel: `lanes` real channels, each with a weight texel
             reads = "".join(f"vec4 w{t} = W_texel(0, row + {k} * 4 + {t}, 0, d4); " for t in range(lanes))
             terms = " + ".join(f"v.{'xyzw'[t]} * w{t}" for t in range(lanes))
-            accumulate = " ".join(f"{{ vec4 v = X_texel(a, ih, iw{q}, {k}) * m{q}; acc{q} += {terms}; }}"
+            accumulate = " ".join(f"{{ vec4 v = X_texel(batch, ih, iw{q}, {k}) * m{q}; acc{q} += {terms}; }}"
                                   for q in range(pixels))
             return f"{{ {reads}\n        {accumulate} }}"
 
-        full, rest = divmod(ci, 4)
-        inner = ""
-        if full:
-            inner += f"      for (int k = 0; k < {full}; k++) {step('k', 4)}\n"
-        if rest:
-            inner += f"      {step(full, rest)}\n"
-        body = "".join(f"  vec4 acc{q} = B_texel(0, 0, 0, d4);\n" for q in range(pixels)) + f"""  for (int i = 0; i < {kh}; i++) {{
+        if splits > 1:  # padding lanes hold zero inputs and zero weights, so whole texels are safe
+            inner = f"      for (int k = first; k < min(first + {per_split}, {ci4}); k++) {step('k', 4)}\n"
+        else:
+            full, rest = divmod(ci, 4)
+            inner = f"      for (int k = 0; k < {full}; k++) {step('k', 4)}\n" if full else ""
+            inner += f"      {step(full, rest)}\n" if rest else ""
+        start = "vec4(0.0)" if splits > 1 else "B_texel(0, 0, 0, d4)"
+        finish = "acc{q}" if splits > 1 else "activate(acc{q}) * lane_mask"
+        body = (f"  int batch = a % {n}; int first = a / {n} * {per_split};\n"
+                + "".join(f"  vec4 acc{q} = {start};\n" for q in range(pixels)) + f"""  for (int i = 0; i < {kh}; i++) {{
     int ih = b * {strides[0]} - {pt} + i * {dilations[0]};
     if (ih < 0 || ih >= {h}) continue;
     for (int j = 0; j < {kw}; j++) {{
@@ -112,21 +127,36 @@ class Kernels:
       int row = (i * {kw} + j) * {ci4 * 4};
 {inner}    }}
   }}
-""" + "".join(f"  outColor{q or ''} = activate(acc{q}) * lane_mask;\n" for q in range(pixels))
+""" + "".join(f"  outColor{q or ''} = {finish.format(q=q)};\n" for q in range(pixels)))
         outputs = "".join(f"layout(location = {q}) out vec4 outColor{q};\n" for q in range(1, pixels))
         source = (outputs + accessor("X", x.dims) + accessor("W", weights.dims) + accessor("B", bias.dims)
-                  + glsl_activation(activation, alpha) + _main(part_dims, body))
-        parts = self.ctx.run_multi(source, {"X": x, "W": weights, "B": bias}, [(n, oh, blocks, co)] * pixels)
-        return parts[0] if pixels == 1 else self._interleave_columns(parts, ow)
+                  + glsl_activation(activation, alpha) + _main(dims4(part_shape), body))
+        parts = self.ctx.run_multi(source, {"X": x, "W": weights, "B": bias}, [part_shape] * pixels)
+        if pixels == 1 and splits == 1:
+            return parts[0]
+        return self._combine_parts(parts, ow, splits, bias, activation, alpha)
 
-    def _interleave_columns(self, parts, width):
-        """Column c of the result is column c // P of part c % P (the inverse of conv2d's pixel blocking)."""
-        n, oh, _blocks, co = parts[0].shape
+    def _combine_parts(self, parts, width, splits, bias, activation, alpha):
+        """Column c of the result is column c // P of part c % P (undoing conv2d's pixel blocking); with
+        splits, the stacked partial sums are added up here and the bias and activation applied."""
+        rows, oh, _blocks, co = parts[0].shape
+        n = rows // splits
         out_shape = (n, oh, width, co)
-        pick = "\n  else ".join(f"if (q == {q}) outColor = P{q}_texel(a, b, block, d4);" for q in range(len(parts)))
-        body = f"  int q = c % {len(parts)}; int block = c / {len(parts)};\n  {pick}\n"
-        source = "".join(accessor(f"P{q}", t.dims) for q, t in enumerate(parts)) + _main(dims4(out_shape), body)
-        return self.ctx.run(source, {f"P{q}": t for q, t in enumerate(parts)}, out_shape)
+        if splits == 1:
+            read = "acc = P{q}_texel(a, b, block, d4);"
+            finish = "acc"
+        else:
+            read = f"for (int s = 0; s < {splits}; s++) acc += P{{q}}_texel(s * {n} + a, b, block, d4);"
+            finish = "activate(acc + B_texel(0, 0, 0, d4)) * lane_mask"
+        pick = "\n  else ".join(f"if (q == {q}) {{ {read.format(q=q)} }}" for q in range(len(parts)))
+        body = (f"  int q = c % {len(parts)}; int block = c / {len(parts)};\n  vec4 acc = vec4(0.0);\n  {pick}\n"
+                f"  outColor = {finish};\n")
+        inputs = {f"P{q}": t for q, t in enumerate(parts)}
+        source = "".join(accessor(f"P{q}", t.dims) for q, t in enumerate(parts))
+        if splits > 1:
+            inputs["B"] = bias
+            source += accessor("B", bias.dims) + glsl_activation(activation, alpha)
+        return self.ctx.run(source + _main(dims4(out_shape), body), inputs, out_shape)
 
     def depthwise_conv2d(self, x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", activation=None,
                          alpha=None):
