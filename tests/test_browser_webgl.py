@@ -120,6 +120,23 @@ def test_profile_times_every_step_of_the_plan(app_page, site_url):
     assert all(ms >= 0 for _op, ms in result["steps"]) and sum(ms for _op, ms in result["steps"]) > 0
 
 
+def test_weight_textures_are_deleted_with_their_model(app_page):
+    folder = FIXTURES / "cnn_basic" / "layers"
+    files = {p.name: list(p.read_bytes()) for p in folder.iterdir()}
+    register = """(files) => kcsolver.request('register-files', {files: Object.fromEntries(
+        Object.entries(files).map(([name, bytes]) => [name, new Uint8Array(bytes)]))})"""
+    textures = "kcsolver.request('info', {}).then(i => i.webgl.textures)"
+    x = np.load(FIXTURES / "cnn_basic" / "input.npy")
+    expected = np.load(FIXTURES / "cnn_basic" / "expected_layers.npy")
+    url = app_page.evaluate(register, files)["url"]
+    assert close(predict(app_page, url, x)["array"], expected)
+    loaded = app_page.evaluate(textures)
+    app_page.evaluate(register, files)  # replaces the picked model: the old one's weights go
+    assert app_page.evaluate(textures) < loaded
+    assert close(predict(app_page, url, x)["array"], expected)  # the new one uploads its own
+    assert app_page.evaluate(textures) == loaded
+
+
 def test_context_loss_mid_session_falls_back_to_numpy(app_page, server):
     x = np.load(FIXTURES / "cnn_basic" / "input.npy")
     url = f"{server.url}/fixtures/cnn_basic/graph/model.json"

@@ -54,6 +54,8 @@ class Model:
 
         if name == "auto":
             return self._probe()
+        if getattr(self, "runtime", None) is not None:
+            self.runtime.release()  # e.g. webgl's weight textures when numpy wins the probe
         try:
             self.runtime = get_backend(name)
         except WebGLUnavailable as exc:
@@ -119,6 +121,10 @@ class Model:
             outputs = self.plan.run(values)
         outputs = [np.asarray(y) for y in outputs]
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def close(self) -> None:
+        """Free the backend's device resources now (they are also freed when the model is collected)."""
+        self.runtime.release()
 
     def profile(self, x) -> list[tuple[str, float]]:
         """(op, ms) for each step of one prediction, each step waiting for the device: where the time goes."""

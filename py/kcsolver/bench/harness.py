@@ -257,10 +257,17 @@ class Bench:
             lines += ["", "| model | ours webgl / TF.js webgl (medians) |", "| --- | ---: |"]
             lines += [f"| {model} | {ratio:.2f}x |" for model, ratio in ratios]
         for model, backend, totals in self.profiles:
+            if len(totals) > 30:  # a large graph: one row per op type
+                by_op: dict[str, list] = {}
+                for step, ms in totals.items():
+                    entry = by_op.setdefault(step.split(" ", 1)[1], [0, 0.0])
+                    entry[0] += 1
+                    entry[1] += ms
+                rows = [f"| {op} x{count} | {ms:.2f} |" for op, (count, ms) in sorted(by_op.items(), key=lambda kv: -kv[1][1])]
+            else:
+                rows = [f"| {step} | {ms:.2f} |" for step, ms in totals.items()]
             lines += ["", f"Per-op time, ours, {model} on {backend} (each op waits for the device; mean of 5):", "",
-                      "| step | ms |", "| --- | ---: |"]
-            lines += [f"| {step} | {ms:.2f} |" for step, ms in totals.items()]
-            lines.append(f"| total | {sum(totals.values()):.2f} |")
+                      "| step | ms |", "| --- | ---: |", *rows, f"| total | {sum(totals.values()):.2f} |"]
         if any("metric" in r for r in self.records):
             lines += ["", "| metric | engine | model | ms | bytes |", "| --- | --- | --- | ---: | ---: |"]
         for r in self.records:

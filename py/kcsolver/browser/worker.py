@@ -53,7 +53,8 @@ def webgl_status() -> dict:
 
     try:
         ctx = shared_context()
-        return {"available": True, "renderer": ctx.renderer, "max_texture_size": ctx.max_size}
+        return {"available": True, "renderer": ctx.renderer, "max_texture_size": ctx.max_size,
+                "textures": ctx.textures}
     except WebGLUnavailable as exc:
         return {"available": False, "reason": str(exc)}
 
@@ -109,8 +110,10 @@ async def get_model(url: str, backend: str = "numpy"):
 async def register_files(payload):
     """Keep model.json and shards picked from disk; returns the URL to load them by."""
     for stale in [key for key in list(_models) + list(_solvers) if key[0].startswith("local:")]:
-        _models.pop(stale, None)
         _solvers.pop(stale, None)
+        model = _models.pop(stale, None)
+        if model is not None:
+            model.close()  # its weight textures, now rather than whenever the collector runs
     _local_files.clear()
     for name, data in payload["files"].items():
         _local_files["local:/" + name] = ffi.typed_array_bytes(data)

@@ -33,6 +33,9 @@ class NumpyBackend:
     def check(self) -> None:
         """Raise if the backend can no longer run (the numpy one always can)."""
 
+    def release(self) -> None:
+        """Free device copies of the model's weights (numpy keeps none)."""
+
     def sync(self, value=None) -> None:
         """Wait until `value` is computed (for per-op timings; numpy runs synchronously)."""
 

@@ -240,8 +240,16 @@ def encode(image: np.ndarray, config: CaptchaConfig) -> bytes:
     return buffer.getvalue()
 
 
-def roundtrip(image: np.ndarray, config: CaptchaConfig) -> np.ndarray:
-    """The image as a decoder sees it after encoding (JPEG artefacts included)."""
+def roundtrip(image: np.ndarray, config: CaptchaConfig, rng: np.random.Generator | None = None) -> np.ndarray:
+    """The image as a decoder sees it after encoding (JPEG artefacts included).
+
+    With `config.vary` and an rng (training), a JPEG config is sometimes stored losslessly and otherwise
+    at a random quality: deployments of the same library save PNG (the true stock 2.0 sample) or other
+    JPEG qualities."""
     if config.image_format != "jpeg":
         return image
+    if config.vary and rng is not None:
+        if rng.random() < 0.3:
+            return image
+        config = config.with_overrides(jpeg_quality=int(rng.integers(70, 96)))
     return np.asarray(Image.open(io.BytesIO(encode(image, config))).convert("RGB"))

@@ -30,7 +30,7 @@ def make_batch(config, recipe: Recipe, rng: np.random.Generator, n: int):
     images, labels = [], []
     for _ in range(n):
         image, label, _style = render(config, rng)
-        images.append(preprocess(roundtrip(image, config), recipe))
+        images.append(preprocess(roundtrip(image, config, rng), recipe))
         labels.append(label)
     return np.stack(images), labels
 

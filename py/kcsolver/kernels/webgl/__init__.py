@@ -107,8 +107,11 @@ class WebGLBackend:
 
     def info(self) -> dict:
         return {"backend": self.name, "renderer": self.ctx.renderer, "fallback_ops": sorted(self.fallbacks),
-                "max_texture_size": self.ctx.max_size}
+                "max_texture_size": self.ctx.max_size, "weight_textures": len(self.constants)}
 
     def release(self) -> None:
+        """Delete the weight textures (the model is dropped or moves to another backend)."""
+        for _array, tensor in self.constants.values():
+            self.ctx.delete(tensor)
         self.constants.clear()
 

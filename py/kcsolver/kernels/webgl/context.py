@@ -71,6 +71,8 @@ class GpuTensor:
         return int(np.prod(self.shape))
 
     def __del__(self):
+        if self.texture is None:  # deleted already (a model's weights, freed with it)
+            return
         try:
             self.ctx.release(self.width, self.height, self.texture)
         except Exception:  # interpreter shutdown or a lost context: nothing to give back
@@ -116,6 +118,7 @@ class GLContext:
         self.programs: dict[str, object] = {}
         self.uniforms: dict[tuple, object] = {}
         self.pool: dict[tuple[int, int], list] = {}
+        self.textures = 0  # created and not deleted (in use or pooled)
         self.framebuffer = gl.createFramebuffer()
         self.max_outputs = int(gl.getParameter(gl.MAX_DRAW_BUFFERS))
         self.multi_framebuffers: dict[int, object] = {}
@@ -144,10 +147,19 @@ class GLContext:
         gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE)
         gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE)
         gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA32F, width, height)
+        self.textures += 1
         return texture
 
     def release(self, width: int, height: int, texture) -> None:
+        """Keep an activation's texture for the next tensor of the same size."""
         self.pool.setdefault((width, height), []).append(texture)
+
+    def delete(self, tensor: GpuTensor) -> None:
+        """Give a tensor's texture back to the driver (weights of a model that is dropped)."""
+        if tensor.texture is not None:
+            self.gl.deleteTexture(tensor.texture)
+            tensor.texture = None
+            self.textures -= 1
 
     def upload(self, array: np.ndarray) -> GpuTensor:
         array = np.asarray(array, np.float32)
