@@ -55,3 +55,19 @@ def test_quantized_export(tmp_path, trained, quantization, tolerance):
     x, _ = make_batch(get_config("l2_digits"), Recipe.from_dict(state["recipe"]), np.random.default_rng(1), 2)
     np.testing.assert_allclose(kcsolver.load_model(quantized).predict(x), netlib.torch_probabilities(net, x),
                                atol=tolerance)
+
+
+@pytest.mark.parametrize("widths,head", [(None, netlib.HEAD_CHANNELS), ((8, 16, 24, 32, 40), 48)])
+def test_exported_weights_import_back_for_fine_tuning(tmp_path, widths, head):
+    torch.manual_seed(0)
+    net = netlib.CaptchaNet(10, widths, head)
+    for module in net.modules():  # non-trivial batch-norm statistics, so a mix-up would show
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    path = netlib.export(net, tmp_path / "model", {"charset": "0123456789"})
+    again = netlib.import_weights(netlib.CaptchaNet(10, widths, head), path)
+    x = np.random.default_rng(2).random((2, netlib.INPUT_HEIGHT, netlib.INPUT_WIDTH, 1), np.float32)
+    np.testing.assert_allclose(netlib.torch_probabilities(again, x), netlib.torch_probabilities(net, x), atol=1e-6)
+    with pytest.raises(ValueError, match="needs"):  # another shape is refused by name, not mis-loaded
+        netlib.import_weights(netlib.CaptchaNet(10, (8, 16, 24, 32, 48), head), path)

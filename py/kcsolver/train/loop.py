@@ -64,7 +64,8 @@ def greedy_accuracy(model, x, labels, recipe: Recipe) -> float:
 
 def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, lr: float = 3e-3, seed: int = 0,
           workers: int = 1, threads: int = 2, quantization: str | None = "float16", log=print,
-          checkpoint_every: int = 250, stop_at: int | None = None, init: Path | None = None) -> Path | None:
+          checkpoint_every: int = 250, stop_at: int | None = None, init: Path | None = None,
+          widths: tuple | None = None, head_channels: int = netlib.HEAD_CHANNELS) -> Path | None:
     """Train (or resume) a solver; export it when all steps are done. `stop_at` pauses at a step."""
     config = get_config(config_name).with_overrides(vary=True)
     recipe_dict = recipe_for(config)
@@ -73,11 +74,14 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
-    model = netlib.CaptchaNet(len(config.charset))
+    checkpoint = out / "checkpoint.pt"
+    if checkpoint.exists():  # a resumed run keeps the shape it was started with
+        saved = torch.load(checkpoint, weights_only=False)
+        widths, head_channels = saved.get("widths", widths), saved.get("head_channels", head_channels)
+    model = netlib.CaptchaNet(len(config.charset), widths, head_channels)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.15)
     ctc = nn.CTCLoss(blank=len(config.charset), zero_infinity=True)
-    checkpoint = out / "checkpoint.pt"
     step = 0
     if init is not None and not checkpoint.exists():  # fine-tuning: start from another run's weights
         if Path(init).suffix == ".json":  # an exported (or shipped) TF.js bundle
@@ -127,7 +131,8 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
             log(f"step {step}: synthetic validation accuracy {accuracy:.4f}")
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "schedule": schedule.state_dict(), "step": step, "steps": steps, "config": config_name,
-                        "recipe": recipe_dict}, checkpoint)
+                        "recipe": recipe_dict, "widths": model.widths, "head_channels": model.head_channels},
+                       checkpoint)
     if step < steps:
         log(f"paused at step {step}/{steps}; run the same command again to resume")
         return None
@@ -148,6 +153,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--quantization", default="float16", choices=["none", "float16", "uint8"])
+    parser.add_argument("--widths", help="channels of the five conv blocks, e.g. 16,32,48,64,64 (the default)")
+    parser.add_argument("--head-channels", type=int, default=netlib.HEAD_CHANNELS, help="features per column")
     parser.add_argument("--init", type=Path, help="start from these weights (fine-tuning): a checkpoint.pt or an exported model.json")
     args = parser.parse_args(argv)
 
@@ -156,5 +163,6 @@ def main(argv=None) -> int:
 
     train(args.config, args.out or Path("runs") / args.config, args.steps, args.batch_size, args.lr, args.seed,
           args.workers, quantization=None if args.quantization == "none" else args.quantization, log=log,
-          init=args.init)
+          init=args.init, widths=tuple(int(v) for v in args.widths.split(",")) if args.widths else None,
+          head_channels=args.head_channels)
     return 0

@@ -3,8 +3,9 @@
 Input: 48 x 128 x 1 "ink" image (1 = text). Five 3x3 conv blocks with
 batch norm and ReLU, pooling to 6 x 32, then a 6 x 5 conv that collapses
 the height, and a per-column classifier over charset + blank (last) with
-softmax: output (32 time steps, K + 1). About 30 M multiply-adds; the batch
-norms fold into the convolutions when kcsolver loads it.
+softmax: output (32 time steps, K + 1). About 30 M multiply-adds with the
+default widths (BLOCKS, HEAD_CHANNELS; `train --widths/--head-channels` change
+them); the batch norms fold into the convolutions when kcsolver loads it.
 """
 
 from __future__ import annotations
@@ -23,19 +24,24 @@ HEAD_KERNEL = (6, 5)
 
 
 class CaptchaNet(nn.Module):
-    def __init__(self, classes: int):
+    def __init__(self, classes: int, widths: tuple | None = None, head_channels: int = HEAD_CHANNELS):
+        """`widths`: output channels of the five 3x3 blocks (default BLOCKS'); `head_channels`: features per column."""
         super().__init__()
+        widths = tuple(widths or (out for out, _pool in BLOCKS))
+        if len(widths) != len(BLOCKS):
+            raise ValueError(f"CaptchaNet has {len(BLOCKS)} blocks; got widths {widths}")
+        self.widths, self.head_channels = widths, head_channels
         layers, channels = [], 1
-        for out, pool in BLOCKS:
+        for out, (_default, pool) in zip(widths, BLOCKS):
             layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU()]
             if pool:
                 layers.append(nn.MaxPool2d(pool))
             channels = out
         layers += [nn.ZeroPad2d((HEAD_KERNEL[1] // 2, HEAD_KERNEL[1] // 2, 0, 0)),
-                   nn.Conv2d(channels, HEAD_CHANNELS, HEAD_KERNEL, bias=False), nn.BatchNorm2d(HEAD_CHANNELS), nn.ReLU()]
+                   nn.Conv2d(channels, head_channels, HEAD_KERNEL, bias=False), nn.BatchNorm2d(head_channels), nn.ReLU()]
         self.features = nn.Sequential(*layers)
         self.dropout = nn.Dropout(0.2)
-        self.classifier = nn.Linear(HEAD_CHANNELS, classes + 1)
+        self.classifier = nn.Linear(head_channels, classes + 1)
 
     def forward(self, x):  # x: (N, 1, H, W) -> logits (N, T, K + 1)
         features = self.features(x)  # (N, C, 1, T)
@@ -70,7 +76,7 @@ def export(net: CaptchaNet, out_dir, recipe: dict, quantization: str | None = No
             raise TypeError(f"cannot export {type(module).__name__}")
         i += 1
     steps = INPUT_WIDTH // 4
-    keras.reshape((steps, HEAD_CHANNELS))
+    keras.reshape((steps, net.head_channels))
     keras.dense(net.classifier.weight.detach().numpy().T, net.classifier.bias.detach().numpy(), activation="softmax")
     return write_layers_model(out_dir, keras.topology(), keras.weights, {"kcsolver": recipe}, quantization)
 
