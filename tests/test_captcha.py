@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from kcsolver import InputError
-from kcsolver.captcha import crop_credits, decode_chunks, decode_ctc, load_image
+from kcsolver.captcha import Recipe, crop_credits, crop_text_rows, decode_chunks, decode_ctc, load_image
 from kcsolver.synth import get_config, render
 
 CHARSET = "0123456789"
@@ -106,3 +106,20 @@ def test_credits_strip_is_cropped_only_when_present():
     assert crop_credits(stock).shape[0] == stock.shape[0] - 12
     demo, _, _ = render(get_config("l2_digits"), rng)
     assert crop_credits(demo).shape == demo.shape
+
+
+def test_text_rows_crop_keeps_the_text_and_ignores_sparse_noise():
+    canvas = np.full((80, 160, 3), 240, np.uint8)
+    canvas[30:55, 20:140] = 20                       # the text band
+    canvas[[3, 8, 70, 76], [10, 50, 90, 130]] = 0    # noise dots far above and below
+    cropped = crop_text_rows(canvas)
+    assert cropped.shape[0] == 25 + 2 * 4 and (cropped[4:-4] == canvas[30:55]).all()
+    blank = np.full((60, 160, 3), 255, np.uint8)
+    assert crop_text_rows(blank).shape == blank.shape  # nothing to find: unchanged
+
+
+def test_recipe_keeps_text_row_cropping_through_a_round_trip():
+    recipe = Recipe.from_dict({"charset": "01", "decoding": {"type": "ctc"}, "input": {"height": 8, "width": 8},
+                               "crop_text_rows": True})
+    assert recipe.crop_text_rows and Recipe.from_dict(recipe.to_dict()).crop_text_rows
+    assert not Recipe.from_dict({**recipe.to_dict(), "crop_text_rows": False}).crop_text_rows

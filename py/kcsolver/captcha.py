@@ -44,13 +44,15 @@ class Recipe:
     input: dict
     lengths: list = field(default_factory=list)
     crop_credits: bool = True
+    crop_text_rows: bool = False
 
     @classmethod
     def from_dict(cls, data: dict, where: str = "recipe") -> "Recipe":
         try:
             recipe = cls(charset=str(data["charset"]), decoding=dict(data["decoding"]), input=dict(data["input"]),
                          lengths=[int(n) for n in data.get("lengths", [])],
-                         crop_credits=bool(data.get("crop_credits", True)))
+                         crop_credits=bool(data.get("crop_credits", True)),
+                         crop_text_rows=bool(data.get("crop_text_rows", False)))
         except (KeyError, TypeError, ValueError) as exc:
             raise KcsolverError(f"{where}: incomplete kcsolver recipe ({exc}); it needs charset, decoding "
                                 "and input (see docs/solvers.md)") from None
@@ -60,7 +62,7 @@ class Recipe:
 
     def to_dict(self) -> dict:
         return {"charset": self.charset, "decoding": self.decoding, "input": self.input,
-                "lengths": self.lengths, "crop_credits": self.crop_credits}
+                "lengths": self.lengths, "crop_credits": self.crop_credits, "crop_text_rows": self.crop_text_rows}
 
 
 @dataclass
@@ -152,6 +154,24 @@ def crop_credits(rgb: np.ndarray) -> np.ndarray:
     return rgb
 
 
+def crop_text_rows(rgb: np.ndarray, margin: int = 4) -> np.ndarray:
+    """Keep the band of rows that holds the text (plus a margin), so that canvases of any height give the
+    model glyphs of about one size. The band spans the middle 99% of the ink, which sparse noise dots
+    above or below the text barely move."""
+    gray = rgb.astype(np.float32).mean(axis=2)
+    ink = np.clip(np.median(gray) - gray, 0, None).sum(axis=1)
+    total = ink.sum()
+    if total <= 0:
+        return rgb
+    cumulative = np.cumsum(ink) / total
+    top = int(np.searchsorted(cumulative, 0.005))
+    bottom = int(np.searchsorted(cumulative, 0.995)) + 1
+    top, bottom = max(0, top - margin), min(rgb.shape[0], bottom + margin)
+    if bottom - top < rgb.shape[0] // 3:  # not a text band (a blank or odd image): keep it all
+        return rgb
+    return rgb[top:bottom]
+
+
 def reframe(rgb: np.ndarray, rows: int, columns: int) -> np.ndarray:
     """Add (edge-replicated) or trim `rows` at top and bottom and `columns` at left and right."""
     def axis(image, amount, index):
@@ -173,6 +193,8 @@ def preprocess(rgb: np.ndarray, recipe: Recipe, framing: tuple[int, int] | None 
     spec = recipe.input
     if recipe.crop_credits:
         rgb = crop_credits(rgb)
+    if recipe.crop_text_rows:
+        rgb = crop_text_rows(rgb)
     if framing is not None:
         rgb = reframe(rgb, *framing)
     height, width, channels = int(spec["height"]), int(spec["width"]), int(spec.get("channels", 1))

@@ -20,10 +20,10 @@ from ..synth import get_config, render, roundtrip
 from . import net as netlib
 
 
-def recipe_for(config) -> dict:
+def recipe_for(config, crop_text_rows: bool = False) -> dict:
     return Recipe(charset=config.charset, decoding={"type": "ctc", "blank": "last"},
                   input={"height": netlib.INPUT_HEIGHT, "width": netlib.INPUT_WIDTH, "channels": 1, "color": "ink"},
-                  lengths=sorted(config.lengths), crop_credits=True).to_dict()
+                  lengths=sorted(config.lengths), crop_credits=True, crop_text_rows=crop_text_rows).to_dict()
 
 
 def make_batch(config, recipe: Recipe, rng: np.random.Generator, n: int):
@@ -65,10 +65,11 @@ def greedy_accuracy(model, x, labels, recipe: Recipe) -> float:
 def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, lr: float = 3e-3, seed: int = 0,
           workers: int = 1, threads: int = 2, quantization: str | None = "float16", log=print,
           checkpoint_every: int = 250, stop_at: int | None = None, init: Path | None = None,
-          widths: tuple | None = None, head_channels: int = netlib.HEAD_CHANNELS) -> Path | None:
+          widths: tuple | None = None, head_channels: int = netlib.HEAD_CHANNELS,
+          crop_text_rows: bool = False) -> Path | None:
     """Train (or resume) a solver; export it when all steps are done. `stop_at` pauses at a step."""
     config = get_config(config_name).with_overrides(vary=True)
-    recipe_dict = recipe_for(config)
+    recipe_dict = recipe_for(config, crop_text_rows)
     recipe = Recipe.from_dict(recipe_dict)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -155,6 +156,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quantization", default="float16", choices=["none", "float16", "uint8"])
     parser.add_argument("--widths", help="channels of the five conv blocks, e.g. 16,32,48,64,64 (the default)")
     parser.add_argument("--head-channels", type=int, default=netlib.HEAD_CHANNELS, help="features per column")
+    parser.add_argument("--crop-text-rows", action="store_true",
+                        help="the solver crops images to their text rows before resizing (recipe crop_text_rows)")
     parser.add_argument("--init", type=Path, help="start from these weights (fine-tuning): a checkpoint.pt or an exported model.json")
     args = parser.parse_args(argv)
 
@@ -164,5 +167,5 @@ def main(argv=None) -> int:
     train(args.config, args.out or Path("runs") / args.config, args.steps, args.batch_size, args.lr, args.seed,
           args.workers, quantization=None if args.quantization == "none" else args.quantization, log=log,
           init=args.init, widths=tuple(int(v) for v in args.widths.split(",")) if args.widths else None,
-          head_channels=args.head_channels)
+          head_channels=args.head_channels, crop_text_rows=args.crop_text_rows)
     return 0
