@@ -12,6 +12,10 @@ def test_info_reports_vendored_runtime(app_page):
     assert info["python"] == "3.12.7"
     assert info["numpy"] == "2.0.2"
     assert info["backend"] in ("numpy", "webgl")  # "auto" picked the faster one for the default model
+    probe = info["model_backend"]["probe_ms"]
+    assert set(probe) == {"numpy", "webgl"} and info["backend"] == min(probe, key=probe.get)
+    if info["backend"] == "webgl":  # the probe's own webgl runtime was kept, weights and all
+        assert info["model_backend"]["weight_textures"] > 0
     assert info["webgl"]["available"] is True    # headless Chromium gives WebGL2 on SwiftShader
     assert info["default_model"].endswith("models/l2_digits/model.json")
     assert app_page.locator("#status").inner_text().startswith("Ready")

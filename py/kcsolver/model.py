@@ -79,8 +79,9 @@ class Model:
             self.probe[name] = (time.perf_counter() - start) * 1000
             if best is None or self.probe[name] < self.probe[best]:
                 best = name
-        _AUTO_CHOICES[self.source] = best or "numpy"
-        self._use(best or "numpy")
+        choice = _AUTO_CHOICES[self.source] = best or "numpy"
+        if self.backend != choice:  # the last one probed (webgl) keeps its uploaded weights when it wins
+            self._use(choice)
 
     @property
     def input_shape(self) -> tuple:
