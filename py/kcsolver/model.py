@@ -33,6 +33,7 @@ class Model:
         self.format = artifacts.format
         self.metadata = artifacts.metadata
         self.fallback_reason: str | None = None
+        self.runtime = None  # the backend object; set by _use
         self.probe: dict[str, float] = {}
         if self.format == "graph-model":
             graph = build_graph_model(artifacts)
@@ -54,7 +55,7 @@ class Model:
 
         if name == "auto":
             return self._probe()
-        if getattr(self, "runtime", None) is not None:
+        if self.runtime is not None:
             self.runtime.release()  # e.g. webgl's weight textures when numpy wins the probe
         try:
             self.runtime = get_backend(name)
@@ -99,18 +100,21 @@ class Model:
             raise InputError(f"input {spec.name!r}: expected shape {shown}, got {x.shape}")
         return x
 
-    def predict(self, x):
-        """Run the model on a float32 batch (or a dict name -> array); returns an array or a list."""
+    def _values(self, x) -> list[np.ndarray]:
+        """The input arrays in graph order, checked, from one array or a dict name -> array."""
         if isinstance(x, dict):
             missing = [spec.name for spec in self.inputs if spec.name not in x]
             if missing:
                 raise InputError(f"missing inputs {missing}; the model takes {[s.name for s in self.inputs]}")
-            values = [self._check(spec, x[spec.name]) for spec in self.inputs]
-        else:
-            if len(self.inputs) != 1:
-                raise InputError(f"the model takes {len(self.inputs)} inputs; pass a dict name -> array "
-                                 f"with {[s.name for s in self.inputs]}")
-            values = [self._check(self.inputs[0], x)]
+            return [self._check(spec, x[spec.name]) for spec in self.inputs]
+        if len(self.inputs) != 1:
+            raise InputError(f"the model takes {len(self.inputs)} inputs; pass a dict name -> array "
+                             f"with {[s.name for s in self.inputs]}")
+        return [self._check(self.inputs[0], x)]
+
+    def predict(self, x):
+        """Run the model on a float32 batch (or a dict name -> array); returns an array or a list."""
+        values = self._values(x)
         from .kernels.webgl.context import WebGLUnavailable
 
         try:
@@ -130,7 +134,7 @@ class Model:
     def profile(self, x) -> list[tuple[str, float]]:
         """(op, ms) for each step of one prediction, each step waiting for the device: where the time goes."""
         timings: list[tuple[str, float]] = []
-        self.plan.run([self._check(self.inputs[0], x)], timings)
+        self.plan.run(self._values(x), timings)
         return timings
 
     def info(self) -> dict:

@@ -174,10 +174,14 @@ class GLContext:
                          ffi.to_typed_array(packed))
         return tensor
 
-    def download(self, tensor: GpuTensor) -> np.ndarray:
+    def _bind_for_reading(self, tensor: GpuTensor) -> None:
         gl = self.gl
         gl.bindFramebuffer(gl.FRAMEBUFFER, self.framebuffer)
         gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, tensor.texture, 0)
+
+    def download(self, tensor: GpuTensor) -> np.ndarray:
+        gl = self.gl
+        self._bind_for_reading(tensor)
         buffer = ffi.js.Float32Array.new(tensor.width * tensor.height * 4)
         gl.readPixels(0, 0, tensor.width, tensor.height, gl.RGBA, gl.FLOAT, buffer)
         a, b, c, d = tensor.dims
@@ -187,8 +191,7 @@ class GLContext:
     def wait(self, tensor: GpuTensor) -> None:
         """Block until `tensor` is computed: read one texel back (Chromium's gl.finish() only flushes)."""
         gl = self.gl
-        gl.bindFramebuffer(gl.FRAMEBUFFER, self.framebuffer)
-        gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, tensor.texture, 0)
+        self._bind_for_reading(tensor)
         gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, ffi.js.Float32Array.new(4))
 
     # ------------------------------------------------------------ programs
