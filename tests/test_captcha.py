@@ -7,7 +7,10 @@ import pytest
 from PIL import Image
 
 from kcsolver import InputError
-from kcsolver.captcha import Recipe, crop_credits, crop_text_rows, decode_chunks, decode_ctc, load_image
+from kcsolver.captcha import (NO_TEXT, Recipe, RecipeError, Solver, crop_credits, crop_text_rows, decode_chunks,
+                              decode_ctc, load_image)
+from kcsolver.captcha.decode import marginal, restrict
+from kcsolver.captcha.preprocess import resize
 from kcsolver.synth import get_config, render
 
 CHARSET = "0123456789"
@@ -78,7 +81,7 @@ def test_arrays_pil_and_paths(tmp_path):
     (b"%PDF-1.4 not an image", "not an image"),
     (None, "cannot read an image from NoneType"),
     (np.zeros((60, 160, 5), np.uint8), "HxWx3"),
-    (np.zeros((4, 4, 3), np.uint8), "too small"),
+    (np.zeros((60, 160, 3), dtype=object), "array of numbers"),
 ])
 def test_bad_images(data, message):
     with pytest.raises(InputError, match=message):
@@ -123,3 +126,97 @@ def test_recipe_keeps_text_row_cropping_through_a_round_trip():
                                "crop_text_rows": True})
     assert recipe.crop_text_rows and Recipe.from_dict(recipe.to_dict()).crop_text_rows
     assert not Recipe.from_dict({**recipe.to_dict(), "crop_text_rows": False}).crop_text_rows
+
+
+@pytest.mark.parametrize("shape", [(60, 160), (92, 160), (60, 120), (30, 50), (48, 128), (200, 300)])
+def test_numpy_resize_matches_pillow_bilinear(shape):
+    """The browser path has no Pillow: our resize must give what the models were trained on."""
+    gray = np.random.default_rng(0).random(shape).astype(np.float32) * 255
+    pillow = np.asarray(Image.fromarray(gray, mode="F").resize((128, 48), Image.BILINEAR))
+    np.testing.assert_allclose(resize(gray, 48, 128), pillow, atol=1e-3)
+
+
+def test_marginal_and_restrict_over_generations():
+    # 2 symbols x 2 generations + blank: [a@1, b@1, a@2, b@2, blank]
+    probs = np.array([[0.1, 0.2, 0.3, 0.0, 0.4]])
+    np.testing.assert_allclose(marginal(probs, 2), [[0.4, 0.2, 0.4]])
+    np.testing.assert_allclose(restrict(probs, 2, [0], [1]), [[0.3, 0.4]])       # 'a' drawn in generation 2
+    np.testing.assert_allclose(restrict(probs, 2, [1, 0], [0, 1]), [[0.2, 0.4, 0.4]])  # both, other order
+
+
+BUNDLE = {"charset": "0123456789ab", "generations": ["2.x", "1.2.6"], "decoding": {"type": "ctc"},
+          "input": {"height": 8, "width": 16},
+          "presets": {"two": {"alphabet": "0123456789", "lengths": [2], "generation": "2.x"},
+                      "digits": {"alphabet": "0123456789", "lengths": [2, 3, 4], "generation": "2.x"},
+                      "letters": {"alphabet": "ab", "lengths": [3], "generation": "1.2.6"}}}
+
+
+def bundle_output(*frames):
+    """Frames of (symbol, generation index) or None for blank, each at 0.97."""
+    charset, groups = BUNDLE["charset"], 2
+    probs = np.full((len(frames), len(charset) * groups + 1), 0.03 / (len(charset) * groups))
+    for t, frame in enumerate(frames):
+        k = len(charset) * groups if frame is None else frame[1] * len(charset) + charset.index(frame[0])
+        probs[t, k] = 0.97
+    return probs
+
+
+def bundle_solver(preset=None):
+    return Solver(None, Recipe.from_dict(BUNDLE), "bundle", preset=preset)  # readings() never run the model
+
+
+def test_automatic_choice_takes_the_best_fitting_most_specific_preset():
+    auto = bundle_solver()
+    two_digits = bundle_output(None, ("4", 0), None, ("2", 0), None)
+    assert auto.decide(auto.readings(two_digits)).solver == "two"  # "digits" reads it too, less specifically
+    four_digits = bundle_output(("1", 0), None, ("2", 0), None, ("3", 0), None, ("4", 0))
+    chosen = auto.decide(auto.readings(four_digits))
+    assert (chosen.solver, chosen.text) == ("digits", "1234") and chosen.confidence > 0.8
+    letters = bundle_output(("a", 1), None, ("b", 1), None, ("a", 1))
+    assert auto.decide(auto.readings(letters)).text == "aba"
+
+
+def test_a_preset_refuses_what_it_cannot_represent_and_names_the_one_that_fits():
+    four_digits = bundle_output(("1", 0), None, ("2", 0), None, ("3", 0), None, ("4", 0))
+    refused = bundle_solver("two").decide(bundle_solver("two").readings(four_digits))
+    assert refused.text == "" and refused.confidence == 0
+    assert refused.reason == "looks like another KCAPTCHA configuration: try digits"
+    letters_as_digits = bundle_solver("digits").readings(bundle_output(("a", 1), None, ("b", 1), None, ("a", 1)))
+    assert letters_as_digits["digits"].reason.endswith("try letters")
+    # the same digits drawn in the other generation: the 2.x presets do not fit
+    other_generation = bundle_solver("two").readings(bundle_output(("4", 1), None, ("2", 1)))
+    assert other_generation["two"].reason is not None and other_generation["two"].fit < 1e-3
+
+
+def test_an_empty_reading_is_no_captcha_text():
+    blank = bundle_output(None, None, None)
+    for solver in (bundle_solver(), bundle_solver("two")):
+        result = solver.decide(solver.readings(blank))
+        assert (result.text, result.reason) == ("", NO_TEXT)
+
+
+@pytest.mark.parametrize("image,why", [
+    (np.full((60, 160, 3), 255, np.uint8), "blank"),
+    (np.zeros((60, 160, 4), np.uint8), "blank"),     # fully transparent: white, as a browser shows it
+    (np.zeros((1, 1, 4), np.uint8), "1x1 pixels"),
+    (np.full((60, 160, 3), 30, np.uint8), "blank"),  # one dark colour: no text on a background
+])
+def test_blank_and_tiny_images_get_no_answer_before_the_network_runs(image, why):
+    result = bundle_solver().solve_batch([image])[0]
+    assert result.text == "" and result.reason.startswith(NO_TEXT) and why in result.reason
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"charset": ""}, "charset must be a non-empty string"),
+    ({"charset": "aab"}, "repeated symbols"),
+    ({"decoding": {"type": "beam"}}, "decoding.type"),
+    ({"input": {"height": 0, "width": 8}}, "input.height must be an integer"),
+    ({"input": {"height": 8, "width": 8, "color": "cmyk"}}, "input.color"),
+    ({"lengths": [2, "x"]}, r"lengths\[1\]"),
+    ({"alphabet": "xyz"}, "not in the charset"),
+    ({"presets": {"p": {"generation": "3.0"}}}, "presets.p.generation"),
+    ({"presets": []}, "presets must be a JSON object"),
+])
+def test_recipe_errors_name_the_field(change, message):
+    with pytest.raises(RecipeError, match=message):
+        Recipe.from_dict({**BUNDLE, **change})

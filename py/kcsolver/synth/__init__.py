@@ -1,6 +1,10 @@
-"""KCAPTCHA-style image generator: `render` one image, `write_dataset` a labelled folder.
+"""KCAPTCHA image generator on the real font strips: `render` one image, `write_dataset` a labelled folder.
 
     python -m kcsolver synth --config stock23 -n 1000 OUT
+
+Modules: `strips` (the real KCAPTCHA font strips), `lookalike` (system fonts as strips, for variety),
+`render` (the drawing algorithm of both generations), `configs` (the deployments the solvers read),
+`compare` (statistics of generated images beside real ones).
 """
 
 from __future__ import annotations
@@ -11,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from .configs import CONFIGS, get_config
-from .render import CaptchaConfig, encode, render, roundtrip
+from .render import GENERATIONS, CaptchaConfig, encode, render, roundtrip
 
-__all__ = ["CONFIGS", "CaptchaConfig", "get_config", "render", "encode", "roundtrip", "write_dataset"]
+__all__ = ["CONFIGS", "GENERATIONS", "CaptchaConfig", "get_config", "render", "encode", "roundtrip", "write_dataset"]
 
 
 def write_dataset(out: Path, config: CaptchaConfig, n: int, seed: int = 0) -> list[tuple[str, str]]:
@@ -21,7 +25,7 @@ def write_dataset(out: Path, config: CaptchaConfig, n: int, seed: int = 0) -> li
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    ext = "jpg" if config.image_format == "jpeg" else "png"
+    ext = "jpg" if config.image_format == "jpeg" else "png"  # jpeg-in-png too
     rows = []
     for index in range(n):
         image, label, _style = render(config, rng)

@@ -1,0 +1,133 @@
+"""From network outputs to text: CTC best path (optionally length-constrained), fixed-length chunks,
+and the *fit* of a constrained reading.
+
+A CTC network may emit its symbols once per drawing style (its classes are the
+charset repeated per KCAPTCHA generation, blank last). A solver reads with the
+classes of its own alphabet and generation only (`restrict`); the free reading
+uses every class, summed over generations (`marginal`). The fit of a solver's
+reading is the probability of its best path divided by that of the free best
+path: about 1 when the captcha is one the solver can represent, tiny when the
+text needs symbols, lengths or a drawing style the solver does not have.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def collapse(path, probs: np.ndarray, charset: str) -> tuple[str, list]:
+    """A CTC path (class per frame, blank = len(charset)) -> text and [(char, probability)]."""
+    blank = len(charset)
+    text, chars, previous = "", [], blank
+    for t, k in enumerate(path):
+        k = int(k)
+        if k != blank and k != previous:
+            text += charset[k]
+            chars.append([charset[k], float(probs[t, k])])
+        elif k != blank and k == previous:
+            chars[-1][1] = max(chars[-1][1], float(probs[t, k]))
+        previous = k
+    return text, [tuple(c) for c in chars]
+
+
+def best_path(probs: np.ndarray, lengths=()) -> np.ndarray:
+    """The most probable CTC path; with `lengths`, the most probable one that collapses to an allowed length."""
+    path = probs.argmax(axis=1)
+    if lengths:
+        blank = probs.shape[1] - 1
+        emitted = int(np.count_nonzero((path != blank) & np.concatenate([[True], path[1:] != path[:-1]])))
+        if emitted not in lengths:
+            constrained = _best_path_with_length(probs, blank, lengths)
+            if constrained is not None:
+                path = np.asarray(constrained)
+    return path
+
+
+def path_log_probability(probs: np.ndarray, path) -> float:
+    return float(np.log(np.maximum(probs[np.arange(len(path)), path], 1e-30)).sum())
+
+
+def decode_ctc(probs: np.ndarray, charset: str, lengths=()) -> tuple[str, list, float]:
+    """Best-path CTC decoding of (T, K+1) probabilities, blank last -> (text, chars, confidence).
+
+    If `lengths` is given and the best path has another length, the most probable alignment of an
+    allowed length is found by dynamic programming over (time, characters emitted)."""
+    text, chars = collapse(best_path(probs, lengths), probs, charset)
+    confidence = float(np.prod([p for _, p in chars])) if chars else 0.0
+    return text, chars, confidence
+
+
+def marginal(probs: np.ndarray, groups: int) -> np.ndarray:
+    """(T, G*K+1) class probabilities -> (T, K+1): each symbol summed over the G drawing styles."""
+    if groups <= 1:
+        return probs
+    symbols = (probs.shape[1] - 1) // groups
+    return np.concatenate([probs[:, :-1].reshape(len(probs), groups, symbols).sum(axis=1), probs[:, -1:]], axis=1)
+
+
+def restrict(probs: np.ndarray, groups: int, symbol_indices, group_indices) -> np.ndarray:
+    """(T, G*K+1) -> (T, len(symbols)+1): only these symbols, summed over these styles; blank last.
+
+    Nothing is renormalised: probability the network put elsewhere stays missing, so a solver asked to
+    read something it cannot represent gets low probabilities, not confident substitutes."""
+    symbols = (probs.shape[1] - 1) // max(groups, 1)
+    columns = np.zeros((len(probs), len(symbol_indices)), probs.dtype)
+    for g in group_indices:
+        columns += probs[:, [g * symbols + k for k in symbol_indices]]
+    return np.concatenate([columns, probs[:, -1:]], axis=1)
+
+
+def _best_path_with_length(probs, blank, lengths):
+    """Viterbi over states (characters emitted n, current frame's class k); small T, small L.
+
+    From (n, k) a frame may stay on k, go to blank, or emit a symbol different from k (n + 1)."""
+    steps, classes = probs.shape
+    logp = np.log(np.maximum(probs, 1e-12))
+    target = max(lengths)
+    neg = -1e30
+    score = np.full((target + 1, classes), neg)  # best log probability of being in state (n, k)
+    back = np.zeros((steps, target + 1, classes, 2), np.int64)
+    score[0, blank] = logp[0, blank]
+    score[1, :blank] = logp[0, :blank]
+    symbols = np.arange(classes)
+    is_blank = symbols == blank
+    for t in range(1, steps):
+        new = np.full_like(score, neg)
+        for n in range(target + 1):
+            stay = score[n]
+            # the other way in: blank from the best state with n emitted, or a new symbol k from the best
+            # state with n - 1 emitted whose class is not k
+            best_any = int(np.argmax(score[n]))
+            if n > 0:
+                order = np.argsort(score[n - 1])[::-1]
+                emit_from = np.where(symbols == order[0], order[1], order[0])
+                emit = score[n - 1][emit_from]
+            else:
+                emit_from, emit = symbols, np.full(classes, neg)
+            other = np.where(is_blank, score[n, best_any], emit)
+            other_n = np.where(is_blank, n, n - 1)
+            other_k = np.where(is_blank, best_any, emit_from)
+            take_other = other > stay  # ties keep the stay move
+            new[n] = np.where(take_other, other, stay) + logp[t]
+            back[t, n, :, 0] = np.where(take_other, other_n, n)
+            back[t, n, :, 1] = np.where(take_other, other_k, symbols)
+        score = new
+    allowed = [n for n in lengths if n <= target]
+    n, k = max(((n, k) for n in allowed for k in range(classes)), key=lambda nk: score[nk])
+    if score[n, k] <= neg / 2:
+        return None
+    path = [k]
+    for t in range(steps - 1, 0, -1):
+        n, k = back[t, n, k]
+        path.append(int(k))
+    return path[::-1]
+
+
+def decode_chunks(scores: np.ndarray, charset: str, length: int) -> tuple[str, list, float]:
+    """Fixed-length heads: scores (L*K,) or (L, K) -> one character per chunk."""
+    table = np.asarray(scores, np.float64).reshape(length, len(charset))
+    sums = table.sum(axis=1, keepdims=True)
+    probs = table / np.where(sums > 0, sums, 1.0)  # sigmoid heads: normalise per position
+    picks = probs.argmax(axis=1)
+    chars = [(charset[k], float(probs[i, k])) for i, k in enumerate(picks)]
+    return "".join(c for c, _ in chars), chars, float(np.prod([p for _, p in chars]))

@@ -1,0 +1,250 @@
+"""`Solver`: a model plus its recipe; reads captchas, refuses what it cannot read, chooses among presets.
+
+    Solver.load("auto").solve("captcha.png")        # the built-in bundle, solver chosen per image
+    Solver.load("classic").solve(pixels)            # one built-in solver
+    Solver.load("path/to/model.json").solve(...)    # any TF.js model with a recipe
+
+A reading is refused (empty text, `reason` set) when the image holds no text
+(blank, tiny, no contrast, or the network reads nothing) or when the solver's
+best reading explains the image much worse than the network's free reading
+(`fit` below FIT_MIN: the captcha needs symbols, lengths or a drawing style the
+solver lacks); the reason then names the solver of the bundle that fits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import KcsolverError
+from .decode import best_path, collapse, decode_chunks, marginal, path_log_probability, restrict
+from .images import load_image
+from .preprocess import preprocess
+from .recipe import Recipe, Result
+
+# Doubtful answers (confidence below this) are read again from a few re-framed copies of the image
+# (margins added or trimmed, which shifts and rescales the text in the model's input), and the readings
+# vote, each with its confidence. Costs nothing on clear captchas.
+RETRY_BELOW = 0.8
+REFRAMINGS = ((0, 8), (0, -6), (6, 0), (-4, 0))  # (rows, columns) added (+) or trimmed (-) on each side
+# A solver's reading less probable than this fraction of the free reading is refused: the text needs
+# symbols, a length or a drawing style this solver does not have.
+FIT_MIN = 0.01
+# Images smaller than this, or whose darkest pixels are within MIN_CONTRAST grey levels of the
+# background, hold no captcha text.
+MIN_WIDTH, MIN_HEIGHT = 24, 12
+MIN_CONTRAST = 32
+NO_TEXT = "no captcha text found"
+
+# The shipped bundle: one network, several solvers (its presets). A checkout finds it in site/models/;
+# an installed wheel carries it as the kcsolver.models package data.
+BUILTIN_BUNDLE = "kcaptcha"
+BUILTIN = ("l2_digits", "digits", "stock23", "classic")
+BUILTIN_SEARCH = (Path(__file__).resolve().parents[1] / "models", Path(__file__).resolve().parents[3] / "site" / "models")
+
+
+def builtin_bundle() -> Path:
+    for folder in BUILTIN_SEARCH:
+        if (folder / BUILTIN_BUNDLE / "model.json").is_file():
+            return folder / BUILTIN_BUNDLE / "model.json"
+    raise KcsolverError(f"the built-in solvers are not installed (looked for {BUILTIN_BUNDLE}/model.json in "
+                        f"{', '.join(str(f) for f in BUILTIN_SEARCH)}); reinstall kcsolver")
+
+
+class Solver:
+    """A model and its recipe. `preset` picks one solver of a bundle; None lets each image choose."""
+
+    def __init__(self, model, recipe: Recipe, name: str = "custom", preset: str | None = None):
+        self.model, self.recipe, self.name = model, recipe, name
+        if preset is not None:
+            recipe.preset(preset)  # checks the name
+        self.preset = preset
+        # the solvers this one can answer as, or compare with when refusing: name -> recipe
+        self.solvers = ({n: recipe.preset(n) for n in recipe.presets} if recipe.presets else {name: recipe})
+
+    @property
+    def automatic(self) -> bool:
+        return self.preset is None and len(self.solvers) > 1
+
+    # ------------------------------------------------------------ loading
+
+    @staticmethod
+    def resolve(name_or_path) -> tuple[str, str | None]:
+        """A built-in solver name ("auto" included) or a model folder/model.json path or URL ->
+        (model.json location, preset)."""
+        text = str(name_or_path)
+        if text == "auto":
+            return str(builtin_bundle()), None
+        if text in BUILTIN:
+            return str(builtin_bundle()), text
+        if "://" in text:
+            return text, None
+        path = Path(text)
+        if path.is_dir():
+            path = path / "model.json"
+        if not path.is_file():
+            raise KcsolverError(f"{text}: not a built-in solver (auto, {', '.join(BUILTIN)}) nor an existing model "
+                                "path")
+        return str(path), None
+
+    @classmethod
+    def load(cls, name_or_path="auto", backend: str = "numpy", recipe: dict | None = None,
+             preset: str | None = None) -> "Solver":
+        from ..model import load_model
+
+        location, builtin_preset = cls.resolve(name_or_path)
+        model = load_model(location, backend=backend)
+        return cls(model, cls.find_recipe(model, location, recipe), name=str(name_or_path),
+                   preset=preset or builtin_preset)
+
+    @staticmethod
+    def find_recipe(model, location: str, recipe: dict | None = None) -> Recipe:
+        if recipe is not None:
+            return Recipe.from_dict(recipe, "recipe argument")
+        embedded = (model.metadata or {}).get("kcsolver") if isinstance(model.metadata, dict) else None
+        if embedded:
+            return Recipe.from_dict(embedded, f"{location} userDefinedMetadata.kcsolver")
+        if "://" not in location:
+            side = Path(location).parent / "kcsolver.json"
+            if side.is_file():
+                try:
+                    data = json.loads(side.read_text())
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    raise KcsolverError(f"{side}: not valid JSON ({exc})") from None
+                return Recipe.from_dict(data, str(side))
+        raise KcsolverError(f"{location} has no kcsolver recipe: add userDefinedMetadata.kcsolver to model.json "
+                            "or a kcsolver.json beside it (see docs/solvers.md)")
+
+    # ------------------------------------------------------------ reading
+
+    def prepare(self, image, framing=None) -> np.ndarray:
+        return preprocess(load_image(image), self.recipe, framing)
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        output = self.model.predict(x)
+        output = output[0] if isinstance(output, list) else output
+        expected = self.recipe.classes
+        if output.shape[-1] != expected:
+            layout = ("charset x generations + blank" if self.recipe.decoding["type"] == "ctc" else
+                      "length x charset")
+            raise KcsolverError(f"the model gives {output.shape[-1]} scores per step but its recipe describes "
+                                f"{expected} ({layout}); the recipe does not belong to this model")
+        return output
+
+    def no_text(self, rgb: np.ndarray) -> str | None:
+        """Why an image holds no captcha text, or None when it may."""
+        height, width = rgb.shape[:2]
+        if width < MIN_WIDTH or height < MIN_HEIGHT:
+            return f"{NO_TEXT} (the image is {width}x{height} pixels, too small for a captcha)"
+        gray = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        if float(np.median(gray) - np.percentile(gray, 1)) < MIN_CONTRAST:
+            return f"{NO_TEXT} (the image is blank or has no dark text on a light background)"
+        return None
+
+    def _read_as(self, output: np.ndarray, recipe: Recipe, name: str, free_log_probability: float) -> Result:
+        """One solver's reading of a CTC output, with its fit against the free reading."""
+        alphabet = recipe.answer_alphabet
+        symbols = [self.recipe.charset.index(c) for c in alphabet]
+        groups = ([self.recipe.generations.index(recipe.generation)] if recipe.generation
+                  else list(range(self.recipe.groups)))
+        probs = restrict(output, self.recipe.groups, symbols, groups)
+        path = best_path(probs, recipe.lengths)
+        text, chars = collapse(path, probs, alphabet)
+        fit = min(1.0, math.exp(min(0.0, path_log_probability(probs, path) - free_log_probability)))
+        confidence = float(np.prod([p for _, p in chars])) * fit if chars else 0.0
+        return Result(text, confidence, chars, solver=name, fit=fit)
+
+    def readings(self, output: np.ndarray) -> dict[str, Result]:
+        """Every solver's reading of one network output (refused ones carry a reason)."""
+        if self.recipe.decoding["type"] != "ctc":
+            text, chars, confidence = decode_chunks(output, self.recipe.charset, int(self.recipe.decoding["length"]))
+            return {name: Result(text, confidence, chars, solver=name) for name in self.solvers}
+        free = marginal(output, self.recipe.groups)
+        free_path = free.argmax(axis=1)
+        free_text, _ = collapse(free_path, free, self.recipe.charset)
+        free_log_probability = path_log_probability(free, free_path)
+        results = {}
+        for name, recipe in self.solvers.items():
+            result = self._read_as(output, recipe, name, free_log_probability)
+            if not free_text:
+                result = Result("", 0.0, [], solver=name, reason=NO_TEXT, fit=result.fit)
+            results[name] = result
+        self._explain_refusals(results, free_text)
+        return results
+
+    def choose(self, readings: list[Result]) -> Result | None:
+        """The best-fitting reading; among those within a factor 2 of it, the most specific solver's
+        (l2_digits before digits for a 2-digit captcha: both read it, one also knows its length)."""
+        if not readings:
+            return None
+        best = max(r.fit for r in readings)
+        close = [r for r in readings if r.fit >= best / 2]
+        return min(close, key=lambda r: (specificity(self.solvers[r.solver]), -r.fit))
+
+    def _explain_refusals(self, results: dict[str, Result], free_text: str) -> None:
+        fitting = [r for r in results.values() if r.reason is None and r.fit >= FIT_MIN]
+        best = self.choose(fitting)
+        for result in results.values():
+            if result.reason is None and result.fit < FIT_MIN:
+                result.reason = (f"looks like another KCAPTCHA configuration: try {best.solver}" if best else
+                                 f"looks like another KCAPTCHA configuration (read as {free_text!r}), which this "
+                                 "model's solvers do not read")
+                result.text, result.chars, result.confidence = "", [], 0.0
+
+    def decide(self, readings: dict[str, Result]) -> Result:
+        """The answer: the preset's reading, or for automatic choice the best-fitting solver's."""
+        if not self.automatic:
+            return readings[self.preset or next(iter(readings))]
+        chosen = self.choose([r for r in readings.values() if r.reason is None])
+        if chosen is not None:
+            return chosen
+        refused = next(iter(readings.values()))
+        reason = refused.reason if refused.reason == NO_TEXT else refused.reason.split(": try")[0].split(" (read")[0]
+        return Result("", 0.0, [], solver="auto", reason=reason)
+
+    def _second_look(self, rgb: np.ndarray, result: Result) -> Result:
+        """Re-read a doubtful answer from re-framed copies as the same solver; keep the most voted reading."""
+        if result.reason is not None or result.confidence >= RETRY_BELOW:
+            return result
+        batch = np.stack([preprocess(rgb, self.recipe, framing) for framing in REFRAMINGS])
+        candidates = [result] + [self.readings(row)[result.solver] for row in self._predict(batch)]
+        votes: dict[str, float] = {}
+        for candidate in candidates:  # each answered reading votes with its confidence
+            if candidate.reason is None:
+                votes[candidate.text] = votes.get(candidate.text, 0.0) + candidate.confidence
+        winner = max(votes, key=votes.get)
+        return max((c for c in candidates if c.text == winner and c.reason is None), key=lambda c: c.confidence)
+
+    def _refusal(self, reason: str) -> Result:
+        return Result("", 0.0, [], solver="auto" if self.automatic else (self.preset or self.name), reason=reason)
+
+    def solve(self, image) -> Result:
+        return self.solve_batch([image])[0]
+
+    def solve_batch(self, images, batch_size: int = 64) -> list[Result]:
+        results = []
+        for start in range(0, len(images), batch_size):
+            begun = time.perf_counter()
+            rgbs = [load_image(image) for image in images[start:start + batch_size]]
+            refusals = [self.no_text(rgb) for rgb in rgbs]
+            readable = [rgb for rgb, refusal in zip(rgbs, refusals) if refusal is None]
+            outputs = iter(self._predict(np.stack([preprocess(rgb, self.recipe) for rgb in readable]))
+                           if readable else [])
+            batch = []
+            for rgb, refusal in zip(rgbs, refusals):
+                batch.append(self._refusal(refusal) if refusal else
+                             self._second_look(rgb, self.decide(self.readings(next(outputs)))))
+            ms = (time.perf_counter() - begun) * 1000 / len(rgbs)
+            for result in batch:
+                result.ms = ms
+            results.extend(batch)
+        return results
+
+
+def specificity(recipe: Recipe) -> int:
+    """How many strings a solver can answer, roughly: symbols x lengths (fewer = more specific)."""
+    return len(recipe.answer_alphabet) * (len(recipe.lengths) or 100)
