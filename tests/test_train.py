@@ -7,9 +7,9 @@ import torch  # the train extra is part of `make test`'s set-up
 
 import kcsolver
 from kcsolver.captcha import Recipe
-from kcsolver.synth import get_config
 from kcsolver.train import net as netlib
-from kcsolver.train.loop import make_batch, train
+from kcsolver.train.loop import encode_labels, make_batch, train
+from kcsolver.train.mixture import get_mixture, kcaptcha_mixture, no_text_image
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +37,11 @@ def test_export_reloads_with_same_outputs_as_torch(trained):
     net = netlib.CaptchaNet(10)
     net.load_state_dict(state["model"])
     recipe = Recipe.from_dict(state["recipe"])
-    x, _ = make_batch(get_config("l2_digits"), recipe, np.random.default_rng(0), 3)
+    x, _ = make_batch(get_mixture("l2_digits"), recipe, np.random.default_rng(0), 3)
     ours = kcsolver.load_model(path).predict(x)
     np.testing.assert_allclose(ours, netlib.torch_probabilities(net, x), atol=1e-5)
     solver = kcsolver.Solver.load(path.parent)
-    assert solver.recipe.charset == "0123456789" and solver.recipe.lengths == [2]
+    assert solver.recipe.charset == "0123456789" and solver.solvers["l2_digits"].lengths == [2]
 
 
 @pytest.mark.parametrize("quantization,tolerance", [("float16", 2e-3), ("uint8", 5e-2)])
@@ -52,22 +52,44 @@ def test_quantized_export(tmp_path, trained, quantization, tolerance):
     net.load_state_dict(state["model"])
     quantized = netlib.export(net, tmp_path / quantization, state["recipe"], quantization)
     assert quantized.with_name("group1-shard1of1.bin").stat().st_size < path.with_name("group1-shard1of1.bin").stat().st_size
-    x, _ = make_batch(get_config("l2_digits"), Recipe.from_dict(state["recipe"]), np.random.default_rng(1), 2)
+    x, _ = make_batch(get_mixture("l2_digits"), Recipe.from_dict(state["recipe"]), np.random.default_rng(1), 2)
     np.testing.assert_allclose(kcsolver.load_model(quantized).predict(x), netlib.torch_probabilities(net, x),
                                atol=tolerance)
 
 
-@pytest.mark.parametrize("widths,head", [(None, netlib.HEAD_CHANNELS), ((8, 16, 24, 32, 40), 48)])
-def test_exported_weights_import_back_for_fine_tuning(tmp_path, widths, head):
+@pytest.mark.parametrize("widths,head,head_width", [(None, netlib.HEAD_CHANNELS, netlib.HEAD_WIDTH),
+                                                    ((8, 16, 24, 32, 40), 48, 5)])
+def test_exported_weights_import_back_for_fine_tuning(tmp_path, widths, head, head_width):
     torch.manual_seed(0)
-    net = netlib.CaptchaNet(10, widths, head)
+    net = netlib.CaptchaNet(10, widths, head, head_width)
     for module in net.modules():  # non-trivial batch-norm statistics, so a mix-up would show
         if isinstance(module, torch.nn.BatchNorm2d):
             module.running_mean.uniform_(-0.5, 0.5)
             module.running_var.uniform_(0.5, 2.0)
     path = netlib.export(net, tmp_path / "model", {"charset": "0123456789"})
-    again = netlib.import_weights(netlib.CaptchaNet(10, widths, head), path)
+    again = netlib.import_weights(netlib.CaptchaNet(10, widths, head, head_width), path)
     x = np.random.default_rng(2).random((2, netlib.INPUT_HEIGHT, netlib.INPUT_WIDTH, 1), np.float32)
     np.testing.assert_allclose(netlib.torch_probabilities(again, x), netlib.torch_probabilities(net, x), atol=1e-6)
     with pytest.raises(ValueError, match="needs"):  # another shape is refused by name, not mis-loaded
-        netlib.import_weights(netlib.CaptchaNet(10, (8, 16, 24, 32, 48), head), path)
+        netlib.import_weights(netlib.CaptchaNet(10, (8, 16, 24, 32, 48), head, head_width), path)
+
+
+def test_the_shipped_mixture_tags_classes_by_generation():
+    mixture = kcaptcha_mixture()
+    assert mixture.generations == ("2.x", "1.2.6") and set(mixture.presets) == {"l2_digits", "digits", "stock23",
+                                                                                  "classic"}
+    rng = np.random.default_rng(0)
+    samples = [mixture.sample(rng) for _ in range(60)]
+    assert {generation for _, label, generation in samples if label} == {0, 1}
+    targets, lengths = encode_labels([("ab", 1), ("", 0), ("2", 0)], mixture)
+    k = len(mixture.charset)
+    assert targets.tolist() == [k + mixture.charset.index("a"), k + mixture.charset.index("b"),
+                                mixture.charset.index("2")]
+    assert lengths.tolist() == [2, 0, 1]
+
+
+def test_no_text_images_are_images_without_text():
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        image = no_text_image(rng)
+        assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8 and image.shape[1] >= 90

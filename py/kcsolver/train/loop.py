@@ -1,12 +1,17 @@
 """The training loop: fresh synthetic captchas every step, CTC loss, checkpoints, resume, export.
 
-Seeded and resumable: `runs/<config>/checkpoint.pt` holds the model, the
-optimiser, the schedule and the step; running the same command again goes on
-from there. Data comes from a worker process so rendering overlaps training.
+    python -m kcsolver train --config kcaptcha [--steps N] [--out runs/kcaptcha]
+
+`--config` names a training mixture (`kcaptcha`: every shipped configuration,
+train/mixture.py) or one generator configuration. Seeded and resumable:
+`runs/<name>/checkpoint.pt` holds the model, the optimiser, the schedule and
+the step; running the same command again goes on from there. Data comes from
+worker processes so rendering overlaps training.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -15,74 +20,87 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..captcha import Recipe, decode_ctc, preprocess
-from ..synth import get_config, render, roundtrip
+from ..captcha import Recipe, preprocess
+from ..captcha.decode import collapse
 from . import net as netlib
+from .mixture import Mixture, get_mixture
 
 
-def recipe_for(config, crop_text_rows: bool = False) -> dict:
-    return Recipe(charset=config.charset, decoding={"type": "ctc", "blank": "last"},
-                  input={"height": netlib.INPUT_HEIGHT, "width": netlib.INPUT_WIDTH, "channels": 1, "color": "ink"},
-                  lengths=sorted(config.lengths), crop_credits=True, crop_text_rows=crop_text_rows).to_dict()
+def recipe_for(mixture: Mixture) -> dict:
+    """The bundle recipe: the network's classes (charset per generation) and one preset per solver."""
+    return {"charset": mixture.charset, "generations": list(mixture.generations),
+            "decoding": {"type": "ctc", "blank": "last"},
+            "input": {"height": netlib.INPUT_HEIGHT, "width": netlib.INPUT_WIDTH, "channels": 1, "color": "ink"},
+            "crop_credits": True, "crop_text_rows": True, "presets": mixture.presets}
 
 
-def make_batch(config, recipe: Recipe, rng: np.random.Generator, n: int):
+def make_batch(mixture: Mixture, recipe: Recipe, rng: np.random.Generator, n: int):
+    """n fresh images as model inputs, with their (label, generation index)."""
     images, labels = [], []
     for _ in range(n):
-        image, label, _style = render(config, rng)
-        images.append(preprocess(roundtrip(image, config, rng), recipe))
-        labels.append(label)
+        image, label, generation = mixture.sample(rng)
+        images.append(preprocess(image, recipe))
+        labels.append((label, generation))
     return np.stack(images), labels
 
 
 class Batches(torch.utils.data.IterableDataset):
     """An endless stream of freshly rendered, preprocessed batches."""
 
-    def __init__(self, config, recipe: Recipe, batch_size: int, seed: int):
-        self.config, self.recipe, self.batch_size, self.seed = config, recipe, batch_size, seed
+    def __init__(self, mixture: Mixture, recipe: Recipe, batch_size: int, seed: int):
+        self.mixture, self.recipe, self.batch_size, self.seed = mixture, recipe, batch_size, seed
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng([self.seed, info.id if info else 0])
         while True:
-            x, labels = make_batch(self.config, self.recipe, rng, self.batch_size)
+            x, labels = make_batch(self.mixture, self.recipe, rng, self.batch_size)
             yield torch.from_numpy(x).permute(0, 3, 1, 2), labels
 
 
-def encode_labels(labels, charset):
-    index = {c: i for i, c in enumerate(charset)}
-    targets = torch.tensor([index[c] for label in labels for c in label], dtype=torch.long)
-    lengths = torch.tensor([len(label) for label in labels], dtype=torch.long)
+def encode_labels(labels, mixture: Mixture):
+    """CTC targets (concatenated) and their lengths; an empty label is an image without text."""
+    targets = torch.tensor([k for label, generation in labels for k in mixture.targets(label, generation)],
+                           dtype=torch.long)
+    lengths = torch.tensor([len(label) for label, _ in labels], dtype=torch.long)
     return targets, lengths
 
 
-def greedy_accuracy(model, x, labels, recipe: Recipe) -> float:
+def free_accuracy(model, x, labels, mixture: Mixture) -> float:
+    """Share of images whose free reading (best path over all classes) gives the label in its generation."""
     probs = netlib.torch_probabilities(model, x)
-    hits = sum(decode_ctc(p, recipe.charset, recipe.lengths)[0] == label for p, label in zip(probs, labels))
+    names = [f"{c}@{g}" for g in range(len(mixture.generations)) for c in mixture.charset]
+    hits = 0
+    for p, (label, generation) in zip(probs, labels):
+        _text, chars = collapse(p.argmax(axis=1), p, names)
+        hits += [c for c, _ in chars] == [f"{c}@{generation}" for c in label]
     return hits / len(labels)
 
 
 def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, lr: float = 3e-3, seed: int = 0,
-          workers: int = 1, threads: int = 2, quantization: str | None = "float16", log=print,
+          workers: int = 1, threads: int | None = None, quantization: str | None = "float16", log=print,
           checkpoint_every: int = 250, stop_at: int | None = None, init: Path | None = None,
           widths: tuple | None = None, head_channels: int = netlib.HEAD_CHANNELS,
-          crop_text_rows: bool = False) -> Path | None:
-    """Train (or resume) a solver; export it when all steps are done. `stop_at` pauses at a step."""
-    config = get_config(config_name).with_overrides(vary=True)
-    recipe_dict = recipe_for(config, crop_text_rows)
+          head_width: int = netlib.HEAD_WIDTH) -> Path | None:
+    """Train (or resume) a network; export it when all steps are done. `stop_at` pauses at a step."""
+    mixture = get_mixture(config_name)
+    recipe_dict = recipe_for(mixture)
     recipe = Recipe.from_dict(recipe_dict)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    torch.set_num_threads(threads)
+    # The data workers take a core each; more training threads than the cores left only contend.
+    torch.set_num_threads(threads or max(1, (os.cpu_count() or 2) - workers))
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists():  # a resumed run keeps the shape it was started with
         saved = torch.load(checkpoint, weights_only=False)
         widths, head_channels = saved.get("widths", widths), saved.get("head_channels", head_channels)
-    model = netlib.CaptchaNet(len(config.charset), widths, head_channels)
+        head_width = saved.get("head_width", head_width)
+    classes = len(mixture.charset) * len(mixture.generations)
+    model = netlib.CaptchaNet(classes, widths, head_channels, head_width)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.15)
-    ctc = nn.CTCLoss(blank=len(config.charset), zero_infinity=True)
+    ctc = nn.CTCLoss(blank=classes, zero_infinity=True)
     step = 0
     if init is not None and not checkpoint.exists():  # fine-tuning: start from another run's weights
         if Path(init).suffix == ".json":  # an exported (or shipped) TF.js bundle
@@ -100,15 +118,15 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
         schedule.load_state_dict(state["schedule"])
         step = state["step"]
         log(f"resuming {config_name} from step {step}/{steps}")
-    val_x, val_labels = make_batch(get_config(config_name), recipe, np.random.default_rng([seed, 99991]), 384)
-    loader = torch.utils.data.DataLoader(Batches(config, recipe, batch_size, seed * 1000 + step), batch_size=None,
+    val_x, val_labels = make_batch(mixture, recipe, np.random.default_rng([seed, 99991]), 512)
+    loader = torch.utils.data.DataLoader(Batches(mixture, recipe, batch_size, seed * 1000 + step), batch_size=None,
                                          num_workers=workers, persistent_workers=workers > 0, prefetch_factor=4 if workers else None)
     started, seen = time.time(), 0
     model.train()
     for x, labels in loader:
         if step >= steps or (stop_at is not None and step >= stop_at):
             break
-        targets, lengths = encode_labels(labels, config.charset)
+        targets, lengths = encode_labels(labels, mixture)
         logits = model(x)
         log_probs = logits.log_softmax(-1).permute(1, 0, 2)
         input_lengths = torch.full((x.shape[0],), log_probs.shape[0], dtype=torch.long)
@@ -127,12 +145,13 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
             log(f"[{bar:<30}] step {step}/{steps} loss {loss.item():.4f} lr {schedule.get_last_lr()[0]:.2e} "
                 f"{rate:.0f} img/s eta {eta / 60:.1f} min")
         if step % checkpoint_every == 0 or step == steps or step == stop_at:
-            accuracy = greedy_accuracy(model, val_x, val_labels, recipe)
+            accuracy = free_accuracy(model, val_x, val_labels, mixture)
             model.train()
             log(f"step {step}: synthetic validation accuracy {accuracy:.4f}")
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "schedule": schedule.state_dict(), "step": step, "steps": steps, "config": config_name,
-                        "recipe": recipe_dict, "widths": model.widths, "head_channels": model.head_channels},
+                        "recipe": recipe_dict, "widths": model.widths, "head_channels": model.head_channels,
+                        "head_width": model.head_width},
                        checkpoint)
     if step < steps:
         log(f"paused at step {step}/{steps}; run the same command again to resume")
@@ -146,7 +165,8 @@ def main(argv=None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="kcsolver train", description="train a solver on fresh synthetic captchas")
-    parser.add_argument("--config", required=True, help="generator config: l2_digits, digits, stock23")
+    parser.add_argument("--config", required=True,
+                        help="training mixture (kcaptcha: every shipped configuration) or one generator config")
     parser.add_argument("--out", type=Path, help="run folder (default runs/CONFIG)")
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--batch-size", type=int, default=48)
@@ -154,10 +174,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--quantization", default="float16", choices=["none", "float16", "uint8"])
-    parser.add_argument("--widths", help="channels of the five conv blocks, e.g. 16,32,48,64,64 (the default)")
+    parser.add_argument("--widths", help="channels of the five conv blocks, e.g. 16,32,64,64,80 (the default)")
     parser.add_argument("--head-channels", type=int, default=netlib.HEAD_CHANNELS, help="features per column")
-    parser.add_argument("--crop-text-rows", action="store_true",
-                        help="the solver crops images to their text rows before resizing (recipe crop_text_rows)")
+    parser.add_argument("--head-width", type=int, default=netlib.HEAD_WIDTH, help="the head's kernel width (odd)")
     parser.add_argument("--init", type=Path, help="start from these weights (fine-tuning): a checkpoint.pt or an exported model.json")
     args = parser.parse_args(argv)
 
@@ -167,5 +186,5 @@ def main(argv=None) -> int:
     train(args.config, args.out or Path("runs") / args.config, args.steps, args.batch_size, args.lr, args.seed,
           args.workers, quantization=None if args.quantization == "none" else args.quantization, log=log,
           init=args.init, widths=tuple(int(v) for v in args.widths.split(",")) if args.widths else None,
-          head_channels=args.head_channels, crop_text_rows=args.crop_text_rows)
+          head_channels=args.head_channels, head_width=args.head_width)
     return 0

@@ -1,11 +1,12 @@
 """The solver network: a small fully convolutional CTC reader, and its export to a TF.js layers-model.
 
 Input: 48 x 128 x 1 "ink" image (1 = text). Five 3x3 conv blocks with
-batch norm and ReLU, pooling to 6 x 32, then a 6 x 5 conv that collapses
-the height, and a per-column classifier over charset + blank (last) with
-softmax: output (32 time steps, K + 1). About 30 M multiply-adds with the
-default widths (BLOCKS, HEAD_CHANNELS; `train --widths/--head-channels` change
-them); the batch norms fold into the convolutions when kcsolver loads it.
+batch norm and ReLU, pooling to 6 x 32, then a 6 x W conv that collapses
+the height, and a per-column classifier over the classes + blank (last) with
+softmax: output (32 time steps, classes + 1). The shipped network uses widths
+16, 32, 64, 64, 80, a 6 x 3 head with 96 channels (about 42 M multiply-adds,
+0.5 MB in float16); `train --widths/--head-channels/--head-width` change them.
+The batch norms fold into the convolutions when kcsolver loads it.
 """
 
 from __future__ import annotations
@@ -18,27 +19,32 @@ from ..tfjs.writer import KerasSequential, write_layers_model
 
 INPUT_HEIGHT, INPUT_WIDTH = 48, 128
 # (out channels, pooling after the block)
-BLOCKS = [(16, (2, 2)), (32, (2, 2)), (48, None), (64, (2, 1)), (64, None)]
+BLOCKS = [(16, (2, 2)), (32, (2, 2)), (64, None), (64, (2, 1)), (80, None)]
 HEAD_CHANNELS = 96
-HEAD_KERNEL = (6, 5)
+HEAD_HEIGHT, HEAD_WIDTH = 6, 3
 
 
 class CaptchaNet(nn.Module):
-    def __init__(self, classes: int, widths: tuple | None = None, head_channels: int = HEAD_CHANNELS):
-        """`widths`: output channels of the five 3x3 blocks (default BLOCKS'); `head_channels`: features per column."""
+    def __init__(self, classes: int, widths: tuple | None = None, head_channels: int = HEAD_CHANNELS,
+                 head_width: int = HEAD_WIDTH):
+        """`classes`: output classes without the blank; `widths`: output channels of the five 3x3 blocks
+        (default BLOCKS'); `head_channels`: features per column; `head_width`: the head's kernel width (odd)."""
         super().__init__()
         widths = tuple(widths or (out for out, _pool in BLOCKS))
         if len(widths) != len(BLOCKS):
             raise ValueError(f"CaptchaNet has {len(BLOCKS)} blocks; got widths {widths}")
-        self.widths, self.head_channels = widths, head_channels
+        if head_width % 2 != 1:
+            raise ValueError(f"the head's kernel width must be odd, got {head_width}")
+        self.widths, self.head_channels, self.head_width = widths, head_channels, head_width
         layers, channels = [], 1
         for out, (_default, pool) in zip(widths, BLOCKS):
             layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU()]
             if pool:
                 layers.append(nn.MaxPool2d(pool))
             channels = out
-        layers += [nn.ZeroPad2d((HEAD_KERNEL[1] // 2, HEAD_KERNEL[1] // 2, 0, 0)),
-                   nn.Conv2d(channels, head_channels, HEAD_KERNEL, bias=False), nn.BatchNorm2d(head_channels), nn.ReLU()]
+        layers += [nn.ZeroPad2d((head_width // 2, head_width // 2, 0, 0)),
+                   nn.Conv2d(channels, head_channels, (HEAD_HEIGHT, head_width), bias=False),
+                   nn.BatchNorm2d(head_channels), nn.ReLU()]
         self.features = nn.Sequential(*layers)
         self.dropout = nn.Dropout(0.2)
         self.classifier = nn.Linear(head_channels, classes + 1)

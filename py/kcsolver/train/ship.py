@@ -1,12 +1,10 @@
-"""Ship trained runs as the site's built-in solvers (site/models/<name>/).
+"""Ship a trained run as a built-in bundle of the site (site/models/<name>/).
 
-    python -m kcsolver.train.ship digits            # runs/digits/model -> site/models/digits
-    python -m kcsolver.train.ship stock23 --run runs/stock23_ft
-    python -m kcsolver.train.ship l2_digits --from digits --lengths 2
+    python -m kcsolver.train.ship kcaptcha --run runs/kcaptcha     # runs/kcaptcha/model -> site/models/kcaptcha
 
-`--from` makes a solver that reuses another solver's weights with its own
-recipe (here: the digits network read with the length fixed to 2); its
-model.json points at the other folder's shard, so the weights download once.
+The shipped `kcaptcha` bundle is one network whose recipe holds every built-in
+solver as a preset (l2_digits, digits, stock23, classic); the wheel for Python
+users carries site/models/ as kcsolver.models, build.py copies it into the site.
 """
 
 from __future__ import annotations
@@ -19,25 +17,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def ship(name: str, source: str | None = None, lengths=None, run: Path | None = None,
-         models: Path = ROOT / "site" / "models") -> Path:
+def ship(name: str, run: Path | None = None, models: Path = ROOT / "site" / "models") -> Path:
+    built = (run or ROOT / "runs" / name) / "model"
+    if not (built / "model.json").exists():
+        raise SystemExit(f"{built}/model.json not found: train first (python -m kcsolver train --config {name})")
     target = models / name
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    if source is None:
-        built = (run or ROOT / "runs" / name) / "model"
-        if not (built / "model.json").exists():
-            raise SystemExit(f"{built}/model.json not found: train first (python -m kcsolver train --config {name})")
-        for file in built.iterdir():
-            shutil.copy2(file, target / file.name)
-        document = json.loads((target / "model.json").read_text())
-    else:
-        document = json.loads((models / source / "model.json").read_text())
-        for group in document["weightsManifest"]:
-            group["paths"] = [f"../{source}/{path}" for path in group["paths"]]
-    if lengths:
-        document["userDefinedMetadata"]["kcsolver"]["lengths"] = sorted(lengths)
+    for file in built.iterdir():
+        shutil.copy2(file, target / file.name)
+    document = json.loads((target / "model.json").read_text())
     document["userDefinedMetadata"]["kcsolver"]["name"] = name
     (target / "model.json").write_text(json.dumps(document, separators=(",", ":")))
     return target / "model.json"
@@ -46,12 +36,9 @@ def ship(name: str, source: str | None = None, lengths=None, run: Path | None = 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name")
-    parser.add_argument("--from", dest="source", help="reuse the weights of this shipped solver")
-    parser.add_argument("--lengths", help="allowed lengths, e.g. 2 or 5,6,7")
     parser.add_argument("--run", type=Path, help="the training run folder (default runs/NAME)")
     args = parser.parse_args(argv)
-    lengths = [int(v) for v in args.lengths.split(",")] if args.lengths else None
-    print(ship(args.name, args.source, lengths, args.run))
+    print(ship(args.name, args.run))
     return 0
 
 
