@@ -85,5 +85,5 @@ def test_nan_weights(model_dir):
 
 
 def test_missing_model_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no such file"):
+    with pytest.raises(kcsolver.ModelSourceError, match="no such file"):
         kcsolver.load_model(tmp_path / "nope" / "model.json")

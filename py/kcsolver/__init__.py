@@ -13,7 +13,9 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "load_model": "model", "load_model_async": "model", "Model": "model",
     "Solver": "captcha", "Result": "captcha",
-    "KcsolverError": "errors", "ModelFormatError": "errors", "UnsupportedOpError": "errors", "InputError": "errors",
+    "KcsolverError": "errors", "ModelFormatError": "errors", "ModelSourceError": "errors", "IntegrityError": "errors",
+    "UnsupportedOpError": "errors", "InputError": "errors", "ResourceLimitError": "errors", "RecipeError": "errors",
+    "Limits": "limits",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 
 import numpy as np
 
@@ -47,11 +48,17 @@ def predict(parser, argv):
     return 0
 
 
+MODEL_HELP = ("solver: auto (the default: chosen per image, as the page does), a built-in one "
+              "(l2_digits, digits, stock23, classic) or a model folder/model.json path or URL")
+
+
 @command("solve", "read captcha images and print their text")
 def solve(parser, argv):
     parser.add_argument("images", nargs="+", help="image files (PNG, JPEG, GIF, BMP, WEBP)")
-    parser.add_argument("--model", default="l2_digits", help="built-in solver (l2_digits, digits, stock23) or a model path")
-    parser.add_argument("--json", action="store_true", help="print one JSON object per image")
+    parser.add_argument("--model", default="auto", help=MODEL_HELP)
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object per image: text, confidence, chars, solver (and reason when "
+                             "there is no answer, with text empty)")
     args = parser.parse_args(argv)
     from .captcha import Solver
 
@@ -66,8 +73,10 @@ def solve(parser, argv):
             continue
         if args.json:
             print(json.dumps({"file": path, **result.to_dict()}))
+        elif result.reason:
+            print(f"{path}\t\t0.000\t{result.solver}\tno answer: {result.reason}")
         else:
-            print(f"{path}\t{result.text}\t{result.confidence:.3f}")
+            print(f"{path}\t{result.text}\t{result.confidence:.3f}\t{result.solver}")
     return 1 if failures else 0
 
 
@@ -90,9 +99,9 @@ def labelled_files(folder):
 @command("eval", "accuracy of a solver on a folder of labelled images")
 def evaluate(parser, argv):
     parser.add_argument("folder", help="images named LABEL_anything.ext, or with a labels.csv (file,label)")
-    parser.add_argument("--model", default="l2_digits")
+    parser.add_argument("--model", default="auto", help=MODEL_HELP)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--errors", action="store_true", help="list the misread files")
+    parser.add_argument("--errors", action="store_true", help="list the misread and refused files")
     args = parser.parse_args(argv)
     from .captcha import Solver
 
@@ -103,19 +112,24 @@ def evaluate(parser, argv):
     start = time.perf_counter()
     results = solver.solve_batch([path for path, _ in files])
     elapsed = time.perf_counter() - start
-    wrong = [(str(path), label, r.text) for (path, label), r in zip(files, results) if r.text != label]
+    wrong = [(str(path), label, r) for (path, label), r in zip(files, results) if r.text != label]
     report = {"model": args.model, "folder": str(args.folder), "n": len(files),
               "correct": len(files) - len(wrong), "accuracy": (len(files) - len(wrong)) / len(files),
+              "refused": sum(r.reason is not None for r in results),
+              "solvers": dict(sorted(Counter(r.solver for r in results).items())),
               "ms_per_image": elapsed * 1000 / len(files)}
     if args.errors:
-        report["errors"] = [{"file": f, "label": label, "read": text} for f, label, text in wrong]
+        report["errors"] = [{"file": f, "label": label, "read": r.text, "confidence": r.confidence, "solver": r.solver,
+                             **({"reason": r.reason} if r.reason else {})} for f, label, r in wrong]
     if args.json:
         emit_json(report)
     else:
         print(f"{report['accuracy'] * 100:.2f}% ({report['correct']}/{report['n']}) full-string accuracy, "
-              f"{report['ms_per_image']:.2f} ms/image, model {args.model}")
-        for f, label, text in wrong if args.errors else []:
-            print(f"  {f}: {label!r} read as {text!r}")
+              f"{report['refused']} refused, {report['ms_per_image']:.2f} ms/image, model {args.model} "
+              f"(solvers used: {', '.join(f'{k} {v}' for k, v in report['solvers'].items())})")
+        for f, label, r in wrong if args.errors else []:
+            read = f"refused ({r.reason})" if r.reason else f"read as {r.text!r} ({r.confidence:.3f}, {r.solver})"
+            print(f"  {f}: {label!r} {read}")
     return 0
 
 
@@ -126,7 +140,8 @@ def synth(parser, argv):
     from .synth import CONFIGS, get_config, write_dataset
 
     parser.add_argument("out", type=Path, help="output folder (LABEL_INDEX.ext + labels.csv)")
-    parser.add_argument("--config", default="l2_digits", choices=sorted(CONFIGS))
+    parser.add_argument("--config", default="l2_digits", choices=sorted(CONFIGS),
+                        help="a shipped configuration (see docs/solvers.md); the options below override it")
     parser.add_argument("-n", type=int, default=100, help="number of images")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--charset", help="override the symbols")
@@ -134,11 +149,13 @@ def synth(parser, argv):
     parser.add_argument("--width", type=int)
     parser.add_argument("--height", type=int, help="drawing height, without credits")
     parser.add_argument("--credits", choices=["on", "off"])
+    parser.add_argument("--generation", choices=["2.x", "1.2.6"], help="KCAPTCHA's drawing: fonts, placement, noise")
     parser.add_argument("--fluctuation", type=float, help="vertical fluctuation amplitude in px")
     parser.add_argument("--black-noise", type=float, help="black noise factor (1/30 stock, 1/20 demo)")
     parser.add_argument("--white-noise", type=float, help="white noise factor (1/6)")
     parser.add_argument("--colors", choices=["bw", "random"])
-    parser.add_argument("--format", dest="image_format", choices=["png", "jpeg"])
+    parser.add_argument("--format", dest="image_format", choices=["png", "jpeg", "jpeg-in-png"])
+    parser.add_argument("--lookalike", type=float, help="share of images drawn with look-alike system faces (0-1)")
     args = parser.parse_args(argv)
     lengths = None
     if args.lengths:
@@ -148,9 +165,10 @@ def synth(parser, argv):
         else:
             lengths = tuple(int(v) for v in args.lengths.split(","))
     overrides = dict(charset=args.charset, lengths=lengths, width=args.width, height=args.height,
-                     credits=None if args.credits is None else args.credits == "on", fluctuation=args.fluctuation,
-                     black_noise=args.black_noise, white_noise=args.white_noise, colors=args.colors,
-                     image_format=args.image_format)
+                     credits=None if args.credits is None else float(args.credits == "on"),
+                     fluctuation=args.fluctuation, black_noise=args.black_noise, white_noise=args.white_noise,
+                     colors=args.colors, image_format=args.image_format, generation=args.generation,
+                     lookalike=args.lookalike)
     config = get_config(args.config)
     if any(v is not None for k, v in overrides.items() if k in ("width", "height", "credits", "fluctuation", "black_noise")):
         config = config.with_overrides(geometries=())  # explicit geometry replaces the config's mix
@@ -160,6 +178,36 @@ def synth(parser, argv):
     rows = write_dataset(args.out, config, args.n, args.seed)
     print(f"wrote {len(rows)} images to {args.out} ({config.name}, seed {args.seed})", file=sys.stderr)
     return 0
+
+
+@command("verify", "check a model folder (or every model of a built site) against its sha256 digests, then load it")
+def verify(parser, argv):
+    from pathlib import Path
+
+    from .integrity import SUMS, read_sums, site_models, verify_folder
+    from .model import load_model
+
+    parser.add_argument("path", type=Path, help=f"a model folder with a {SUMS} file, or a built site (dist/)")
+    parser.add_argument("--digests", type=Path, help=f"the {SUMS} file to check against (default: the folder's own)")
+    args = parser.parse_args(argv)
+    if (args.path / "runtime.json").is_file():
+        folders = {args.path / "models" / name: digests for name, digests in site_models(args.path).items()}
+    else:
+        folders = {args.path: read_sums(args.digests or args.path)}
+    failed = 0
+    for folder, digests in folders.items():
+        problems = verify_folder(folder, digests)
+        if not problems:
+            try:
+                model = load_model(folder / "model.json", digests=digests)
+            except KcsolverError as exc:
+                problems = [f"{folder}: the digests match but the model does not load: {exc}"]
+            else:
+                print(f"{folder}: OK ({len(digests)} files, {model.format}, {len(model.plan.steps)} steps)")
+        for problem in problems:
+            print(f"{problem}", file=sys.stderr)
+        failed += bool(problems)
+    return 1 if failed else 0
 
 
 @command("train", "train a solver on fresh synthetic images (needs the train extra: PyTorch)")

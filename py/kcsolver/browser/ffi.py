@@ -39,12 +39,14 @@ async def fetch_bytes(url: str) -> bytes:
     Raises OSError naming the URL and HTTP status, so a missing shard reads as
     "404 for .../group1-shard1of1.bin" rather than a JS TypeError.
     """
+    from ..errors import ModelSourceError
+
     try:
         response = await pyfetch(url)
-    except Exception as exc:  # network error, CORS, offline
-        raise OSError(f"could not fetch {url}: {exc}") from None
+    except Exception as exc:  # network error, CORS, offline, a refused URL scheme
+        raise ModelSourceError(f"could not fetch {url}: {exc}") from None
     if not response.ok:
-        raise OSError(f"HTTP {response.status} for {url}")
+        raise ModelSourceError(f"HTTP {response.status} for {url}")
     return await response.bytes()
 
 

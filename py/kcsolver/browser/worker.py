@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import traceback
 
+from ..errors import InputError, ModelSourceError
 from . import ffi
 
 _HANDLERS = {}
@@ -29,11 +30,70 @@ def handler(name):
 
 async def handle(kind: str, payload):
     """Run the handler for `kind`; return a JS object (or raise)."""
-    fn = _HANDLERS.get(kind)
+    fn = _HANDLERS.get(kind) if isinstance(kind, str) else None
     if fn is None:
-        raise ValueError(f"unknown request type {kind!r}; known: {sorted(_HANDLERS)}")
-    result = await fn(ffi.to_py(payload) if payload is not None else {})
+        raise InputError(f"unknown request type {kind!r}; known: {', '.join(sorted(_HANDLERS))}")
+    result = await fn(Request(kind, ffi.to_py(payload) if payload is not None else {}))
     return ffi.to_js_object(result)
+
+
+class Request:
+    """A request's payload with checked access: a missing or mistyped field is an InputError naming it."""
+
+    def __init__(self, kind: str, payload):
+        if not isinstance(payload, dict):
+            raise InputError(f"request {kind!r}: the payload must be an object, got {type(payload).__name__}")
+        self.kind, self.payload = kind, payload
+
+    def _bad(self, name, expected, value):
+        shown = repr(value) if not hasattr(value, "nbytes") else f"{type(value).__name__} of {value.nbytes} bytes"
+        raise InputError(f"request {self.kind!r}: {name!r} must be {expected}, got {shown[:80]}")
+
+    def get(self, name, default=None):
+        return self.payload.get(name, default)
+
+    def text(self, name, default=None, required=True) -> str | None:
+        value = self.payload.get(name, default)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value or len(value) > 100_000:
+            self._bad(name, "a non-empty string", value)
+        return value
+
+    def integer(self, value, name, low: int, high: int) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self._bad(name, f"an integer from {low} to {high}", value)
+        return value
+
+    def object(self, name, required=True) -> dict | None:
+        value = self.payload.get(name)
+        if value is None and not required:
+            return None
+        if not isinstance(value, dict):
+            self._bad(name, "an object", value)
+        return value
+
+    def shape(self, name) -> list[int]:
+        value = self.payload.get(name)
+        if not isinstance(value, list) or not 1 <= len(value) <= 8:
+            self._bad(name, "a list of 1 to 8 dimensions", value)
+        return [self.integer(d, f"{name}[{i}]", 1, 1 << 24) for i, d in enumerate(value)]
+
+    def buffer(self, name, value=None) -> bytes:
+        """The bytes of a typed array / ArrayBuffer field."""
+        value = self.payload.get(name) if value is None else value
+        try:
+            return ffi.typed_array_bytes(value)
+        except (AttributeError, TypeError):
+            self._bad(name, "a typed array or ArrayBuffer", value)
+
+    def model_url(self) -> str:
+        return self.text("modelUrl")
+
+    def backend(self) -> str | None:
+        return self.text("backend", required=False)
 
 
 def format_exception(exc: BaseException) -> dict:
@@ -44,7 +104,9 @@ def format_exception(exc: BaseException) -> dict:
     }
 
 
-DEFAULT_BACKEND = "auto"
+# A model used without naming a backend starts on numpy, whose first prediction costs nothing extra
+# (webgl compiles its shaders then); site/worker.js moves it to the faster backend once idle
+# ("select-backend"), probing once per browser and model and remembering the result.
 _default: dict = {}  # the model loaded at start-up, whose backend info() reports
 
 
@@ -60,73 +122,102 @@ def webgl_status() -> dict:
 
 
 @handler("info")
-async def info(_payload):
+async def info(_request):
     result = ffi.runtime_info()
     model = _default.get("model")
-    result["backend"] = model.backend if model is not None else DEFAULT_BACKEND
+    result["backend"] = model.backend if model is not None else None
     if model is not None:
         result["default_model"] = _default["url"]
         result["model_backend"] = model.info()
     result["webgl"] = webgl_status()
-    result["models_loaded"] = sorted({f"{url} ({m.backend})" for (url, _b), m in _models.items()})
+    result["models_loaded"] = sorted({f"{url} ({m.backend})" for (url, _backend), m in _models.items()})
     return result
 
 
 @handler("load")
-async def load(payload):
+async def load(request):
     """Load (and for backend "auto", probe) a model ahead of use; the first one becomes the default."""
-    url = payload["modelUrl"]
-    model = await get_model(url, payload.get("backend") or DEFAULT_BACKEND)
+    url = request.model_url()
+    model = await get_model(url, request.backend())
     if not _default:
         _default.update(model=model, url=url)
     return {"backend": model.backend, **model.info()}
 
 
+@handler("select-backend")
+async def select_backend(request):
+    """Move a model (as used without naming a backend) to another backend; "auto" probes numpy and
+    webgl and keeps the faster."""
+    model = await get_model(request.model_url())
+    backend = model.select_backend(request.text("backend"))
+    return {"backend": backend, **model.info()}
+
+
 @handler("echo")
-async def echo(payload):
+async def echo(request):
     """Round trip used by the tests: returns the payload plus where it ran."""
-    return {"echo": payload, "python": ffi.runtime_info()["python"]}
+    return {"echo": request.payload, "python": ffi.runtime_info()["python"]}
 
 
 async def fetch(url: str) -> bytes:
     """Bytes of a URL, or of a model file the user picked from disk (local:/...)."""
     if url.startswith("local:"):
         if url not in _local_files:
-            raise OSError(f"{url[len('local:/'):]} was not among the files you picked; pick model.json with its shards")
+            raise ModelSourceError(f"{url[len('local:/'):]} was not among the files you picked; pick model.json with "
+                                   "its shards")
         return _local_files[url]
     return await ffi.fetch_bytes(url)
 
 
-async def get_model(url: str, backend: str = "numpy"):
+async def get_model(url: str, backend: str | None = None):
+    """The model at url: on a given backend, or (None) the one whose backend select-backend manages."""
     from .. import load_model_async
 
     key = (url, backend)
     if key not in _models:
-        _models[key] = await load_model_async(url, backend=backend, fetch=fetch)
+        _models[key] = await load_model_async(url, backend=backend or "numpy", fetch=fetch)
     return _models[key]
 
 
 @handler("register-files")
-async def register_files(payload):
+async def register_files(request):
     """Keep model.json and shards picked from disk; returns the URL to load them by."""
+    files = request.object("files")
+    picked = {str(name): request.buffer(f"files.{name}", data) for name, data in files.items()}
     for stale in [key for key in list(_models) + list(_solvers) if key[0].startswith("local:")]:
         _solvers.pop(stale, None)
         model = _models.pop(stale, None)
         if model is not None:
             model.close()  # its weight textures, now rather than whenever the collector runs
     _local_files.clear()
-    for name, data in payload["files"].items():
-        _local_files["local:/" + name] = ffi.typed_array_bytes(data)
+    for name, data in picked.items():
+        _local_files["local:/" + name] = data
     return {"url": "local:/model.json", "files": sorted(_local_files)}
 
 
-@handler("predict")
-async def predict(payload):
+def float_input(request):
+    """The float32 input of predict/profile: data and shape must agree, within the input limit."""
+    import math
+
     import numpy as np
 
-    model = await get_model(payload["modelUrl"], payload.get("backend") or DEFAULT_BACKEND)
-    shape = [int(d) for d in payload["shape"]]
-    x = ffi.from_typed_array(payload["data"], np.float32, shape)
+    from ..limits import DEFAULT
+
+    shape = request.shape("shape")
+    DEFAULT.check(f"request {request.kind!r}: an input of", math.prod(shape), "input_elements", " elements")
+    data = request.buffer("data")
+    if len(data) != 4 * math.prod(shape):
+        raise InputError(f"request {request.kind!r}: 'data' holds {len(data)} bytes, but shape {shape} needs "
+                         f"{4 * math.prod(shape)} (float32)")
+    return np.frombuffer(data, np.float32).reshape(shape)
+
+
+@handler("predict")
+async def predict(request):
+    import numpy as np
+
+    model = await get_model(request.model_url(), request.backend())
+    x = float_input(request)
     start = time.perf_counter()
     y = model.predict(x)
     ms = (time.perf_counter() - start) * 1000
@@ -144,23 +235,22 @@ async def predict(payload):
 
 
 @handler("profile")
-async def profile(payload):
+async def profile(request):
     """Per-step times of one prediction (after a warm-up run), for `python -m kcsolver.bench --profile`."""
-    import numpy as np
-
-    model = await get_model(payload["modelUrl"], payload.get("backend") or DEFAULT_BACKEND)
-    x = ffi.from_typed_array(payload["data"], np.float32, [int(d) for d in payload["shape"]])
+    model = await get_model(request.model_url(), request.backend())
+    x = float_input(request)
     model.predict(x)
     return {"backend": model.backend, "steps": [[op, ms] for op, ms in model.profile(x)]}
 
 
 @handler("kernel-check")
-async def kernel_check(payload):
+async def kernel_check(request):
     """Run single kernels on a backend, for the per-kernel parity tests: [{op, inputs, attrs}] -> outputs."""
     import numpy as np
 
     from ..kernels import get_backend
 
+    payload = request.payload
     backend = get_backend(payload.get("backend", "webgl"))
     outputs = []
     for case in payload["cases"]:
@@ -173,14 +263,15 @@ async def kernel_check(payload):
     return {"outputs": outputs, "fallback_ops": sorted(backend.fallbacks)}
 
 
-async def get_solver(url: str, backend: str = "numpy", recipe: dict | None = None):
-    """A Solver for a model.json URL; the recipe comes from the request, model.json or a kcsolver.json beside it."""
+async def get_solver(url: str, backend: str | None = None, recipe: dict | None = None, preset: str | None = None):
+    """A Solver for a model.json URL (and one of its presets, or None for the automatic choice); the
+    recipe comes from the request, model.json or a kcsolver.json beside it."""
     import json
 
     from ..captcha import Recipe, Solver
     from ..errors import KcsolverError
 
-    key = (url, backend, json.dumps(recipe, sort_keys=True) if recipe else None)
+    key = (url, backend, json.dumps(recipe, sort_keys=True) if recipe else None, preset)
     if key not in _solvers:
         model = await get_model(url, backend)
         if recipe is None and not (model.metadata or {}).get("kcsolver"):
@@ -191,32 +282,38 @@ async def get_solver(url: str, backend: str = "numpy", recipe: dict | None = Non
                 raise KcsolverError(f"{url} has no kcsolver recipe (no userDefinedMetadata.kcsolver and no "
                                     "kcsolver.json beside it): give charset, decoding and input") from None
         parsed = Recipe.from_dict(recipe, "recipe") if recipe else Solver.find_recipe(model, url)
-        _solvers[key] = Solver(model, parsed, name=url)
+        _solvers[key] = Solver(model, parsed, name=preset or url, preset=preset)
     return _solvers[key]
 
 
 @handler("solve")
-async def solve(payload):
-    """Read a captcha from RGBA pixels {data, width, height} (a canvas's ImageData)."""
-    from ..errors import InputError
+async def solve(request):
+    """Read a captcha from RGBA pixels {data, width, height} (a canvas's ImageData).
 
-    solver = await get_solver(payload["modelUrl"], payload.get("backend") or DEFAULT_BACKEND, payload.get("recipe"))
-    image = payload.get("image") or {}
-    width, height = int(image.get("width", 0)), int(image.get("height", 0))
-    if width <= 0 or height <= 0:
-        raise InputError("the image has no pixels")
-    pixels = ffi.from_typed_array(image["data"], "uint8")
-    if pixels.size != width * height * 4:
-        raise InputError(f"expected {width}x{height} RGBA pixels ({width * height * 4} bytes), got {pixels.size}")
-    result = solver.solve(pixels.reshape(height, width, 4))
+    payload: {modelUrl, preset?, recipe?, backend?, image}; the answer carries text, confidence, chars,
+    solver (the preset that read it) and, when there is no answer, reason (with text empty)."""
+    import numpy as np
+
+    from ..limits import DEFAULT
+
+    image = request.object("image")
+    width = request.integer(image.get("width"), "image.width", 1, 1 << 16)
+    height = request.integer(image.get("height"), "image.height", 1, 1 << 16)
+    DEFAULT.check("an image of", width * height, "image_pixels", " pixels")
+    pixels = request.buffer("image.data", image.get("data"))
+    if len(pixels) != width * height * 4:
+        raise InputError(f"expected {width}x{height} RGBA pixels ({width * height * 4} bytes), got {len(pixels)}")
+    solver = await get_solver(request.model_url(), request.backend(), request.object("recipe", required=False),
+                              request.text("preset", required=False))
+    result = solver.solve(np.frombuffer(pixels, np.uint8).reshape(height, width, 4))
     answer = result.to_dict()
     answer["backend"] = solver.model.backend
-    answer["model"] = payload["modelUrl"]
+    answer["model"] = request.model_url()
     return answer
 
 
 @handler("webgl-lose-context")
-async def webgl_lose_context(_payload):
+async def webgl_lose_context(_request):
     """Diagnostics and tests: simulate a lost GPU context (WEBGL_lose_context)."""
     from ..kernels.webgl import shared_context
 

@@ -19,13 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..errors import KcsolverError
+from ..errors import RecipeError
 
 COLORS = ("ink", "gray", "rgb")
-
-
-class RecipeError(KcsolverError, ValueError):
-    """A kcsolver recipe is incomplete or inconsistent."""
 
 
 @dataclass(frozen=True)

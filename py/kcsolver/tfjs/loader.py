@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelFormatError
+from ..errors import IntegrityError, ModelFormatError, ModelSourceError
+from ..limits import DEFAULT, Limits
+from .schema import validate
 from .weights import decode_group, group_byte_length
-
-MAX_MODEL_JSON_BYTES = 64 << 20
 
 
 @dataclass
@@ -51,35 +50,55 @@ def resolve(base: str, relative: str) -> str:
     return str(Path(base).parent / relative)
 
 
-def read_source(location: str) -> bytes:
-    """Bytes of a local file or an http(s)/file URL (CPython)."""
+def read_source(location: str, limit: int | None = None) -> bytes:
+    """Bytes of a local file or an http(s)/file URL (CPython); ModelSourceError when it cannot be read."""
     if "://" in location:
+        import urllib.request  # here: it pulls in http.client and email, which the browser never needs
+
         try:
             with urllib.request.urlopen(location, timeout=60) as response:
-                return response.read()
-        except Exception as exc:  # HTTPError, URLError, timeouts
-            raise OSError(f"could not fetch {location}: {exc}") from None
+                return response.read(limit + 1 if limit else -1)
+        except Exception as exc:  # HTTPError, URLError, timeouts, refused schemes
+            raise ModelSourceError(f"could not fetch {location}: {exc}") from None
     path = Path(location)
-    if not path.exists():
-        raise FileNotFoundError(f"{location}: no such file")
-    return path.read_bytes()
+    if not path.is_file():
+        raise ModelSourceError(f"{location}: no such file")
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(limit + 1 if limit else -1)
+    except OSError as exc:
+        raise ModelSourceError(f"{location}: cannot be read ({exc})") from None
 
 
-def parse_document(raw: bytes, source: str) -> dict:
-    if len(raw) > MAX_MODEL_JSON_BYTES:
-        raise ModelFormatError(f"{source}: {len(raw)} bytes is too large for a model.json")
+def parse_document(raw: bytes, source: str, limits: Limits = DEFAULT) -> dict:
+    """The model.json document, checked (schema.validate) before anything else is read."""
+    limits.check(f"{source}: a model.json of", len(raw), "model_json_bytes", " bytes")
     try:
         document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelFormatError(f"{source}: not valid JSON ({exc}); expected a TF.js model.json") from None
     if not isinstance(document, dict) or "modelTopology" not in document:
         raise ModelFormatError(f"{source}: no 'modelTopology' key; this is not a TF.js model.json "
                                "(export one with tensorflowjs_converter or kcsolver's writer)")
-    manifest = document.get("weightsManifest", [])
-    if not isinstance(manifest, list) or any(not isinstance(g, dict) or "paths" not in g or "weights" not in g
-                                             for g in manifest):
-        raise ModelFormatError(f"{source}: 'weightsManifest' must be a list of {{paths, weights}} groups")
+    validate(document, source, limits)
     return document
+
+
+def check_digest(url: str, data: bytes, digests: dict | None) -> None:
+    """With a digest map (file name -> sha256, as build.py records them), the file must match."""
+    if not digests:
+        return
+    import hashlib
+
+    name = url.replace("\\", "/").rsplit("/", 1)[-1]
+    expected = digests.get(name)
+    if expected is None:
+        raise IntegrityError(f"{url}: no digest recorded for {name}; the model folder has a file the digests do not "
+                             "cover")
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise IntegrityError(f"{url}: sha256 {actual} differs from the recorded {expected}: the file is stale, "
+                             "damaged or tampered with; fetch the model again")
 
 
 def shard_urls(document: dict, source: str) -> list[list[str]]:
@@ -104,24 +123,32 @@ def parse_artifacts(source: str, document: dict, shards: list[list[bytes]]) -> A
     return artifacts
 
 
-def load_artifacts(source: str | Path) -> Artifacts:
+def load_artifacts(source: str | Path, limits: Limits = DEFAULT, digests: dict | None = None) -> Artifacts:
+    """model.json and its shards from a path or URL; `digests` (file name -> sha256) makes every file
+    checked against them."""
     source = str(source)
-    document = parse_document(read_source(source), source)
+    raw = read_source(source, limits.model_json_bytes)
+    check_digest(source, raw, digests)
+    document = parse_document(raw, source, limits)
     shards = []
-    for urls in shard_urls(document, source):
+    for group, urls in zip(document.get("weightsManifest", []), shard_urls(document, source)):
+        budget = group_byte_length(group)
         blobs = []
         for url in urls:
             try:
-                blobs.append(read_source(url))
+                blobs.append(read_source(url, budget))  # never more than the manifest says, plus one byte
             except OSError as exc:
                 raise ModelFormatError(f"missing weight shard: {exc}") from None
+            check_digest(url, blobs[-1], digests)
         shards.append(blobs)
     return parse_artifacts(source, document, shards)
 
 
-async def load_artifacts_async(source: str, fetch) -> Artifacts:
+async def load_artifacts_async(source: str, fetch, limits: Limits = DEFAULT, digests: dict | None = None) -> Artifacts:
     """Same as load_artifacts with an async `fetch(url) -> bytes` (the browser's)."""
-    document = parse_document(await fetch(source), source)
+    raw = await fetch(source)
+    check_digest(source, raw, digests)
+    document = parse_document(raw, source, limits)
     shards = []
     for urls in shard_urls(document, source):
         blobs = []
@@ -130,5 +157,6 @@ async def load_artifacts_async(source: str, fetch) -> Artifacts:
                 blobs.append(await fetch(url))
             except OSError as exc:
                 raise ModelFormatError(f"missing weight shard: {exc}") from None
+            check_digest(url, blobs[-1], digests)
         shards.append(blobs)
     return parse_artifacts(source, document, shards)
