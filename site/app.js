@@ -1,11 +1,11 @@
 // The solver page: input (paste, drop, file, examples), answers with confidences,
 // the automation API on window.kcsolver, and a readable error panel.
 import { WorkerClient } from "./client.js";
-import { chooseModel, toImageData } from "./pixels.js";
+import { toImageData } from "./pixels.js";
+import { DEFAULT_THRESHOLD, solverTarget } from "./solvers.js";
 
 const $ = (selector) => document.querySelector(selector);
-const BUILTIN = ["l2_digits", "digits", "stock23"];
-const LOW_CONFIDENCE = 0.8;
+const LOW_CONFIDENCE = DEFAULT_THRESHOLD;
 const client = new WorkerClient(new URL("./worker.js", import.meta.url));
 let runtimeInfo = null;
 
@@ -22,7 +22,19 @@ client.on("progress", ({ part, loaded, total }) => {
     .map(([name, p]) => `${name} ${(p.loaded / 1e6).toFixed(1)} MB`).join(" · ");
 });
 client.on("status", ({ text }) => { $("#status").textContent = text; });
-client.on("fatal", (error) => showError("The Python runtime could not start", error));
+client.on("fatal", (error) => showError("The Python runtime stopped", error));
+client.on("restart", ({ reason }) => {
+  document.body.dataset.state = "restarting";
+  showError("The solver restarted", { message: `kcsolver's worker stopped (${reason}) and was replaced by a new ` +
+    "one; what was waiting failed and can be tried again.", traceback: "" });
+  $("#status").textContent = "Restarting the Python runtime…";
+});
+client.on("ready", (info) => {
+  if (!runtimeInfo) return;  // the first start is handled by `ready` below
+  runtimeInfo = info;
+  document.body.dataset.state = "ready";
+  $("#status").textContent = "Ready again after a restart.";
+});
 
 function showError(title, error) {
   $("#error").hidden = false;
@@ -59,22 +71,15 @@ ready.catch(() => { document.body.dataset.state = "failed"; });
 
 // ---------------------------------------------------------------- models
 
-function modelUrl(model) {
-  if (BUILTIN.includes(model)) return new URL(`models/${model}/model.json`, document.baseURI).href;
-  return new URL(model, document.baseURI).href;
-}
-
 async function solveImageData(imageData, { model = "auto", recipe = null, backend = undefined } = {}) {
   await ready;
-  const chosen = model === "auto" ? chooseModel(imageData) : model;
   const pixels = new Uint8Array(imageData.data.buffer.slice(0));
   const payload = {
-    modelUrl: chosen.startsWith("local:") ? chosen : modelUrl(chosen),
+    ...solverTarget(model, document.baseURI),
     image: { data: pixels, width: imageData.width, height: imageData.height },
     recipe, backend,
   };
-  const result = await call("solve", payload, [pixels.buffer]);
-  return { ...result, model: chosen };
+  return call("solve", payload, [pixels.buffer]);
 }
 
 // ---------------------------------------------------------------- page
@@ -123,9 +128,12 @@ function showPreview(imageData) {
 
 function showResult(result) {
   $("#result").hidden = false;
-  $("#answer").textContent = result.text || "(nothing read)";
-  $("#confidence").textContent = `Confidence that the whole answer is right: ${(result.confidence * 100).toFixed(1)}%` +
-    (result.confidence < LOW_CONFIDENCE ? " (low: check it)" : "");
+  $("#answer").textContent = result.text || "(no answer)";
+  $("#copy").disabled = !result.text;
+  $("#confidence").textContent = result.reason
+    ? `No answer: ${result.reason}.`
+    : `Confidence that the whole answer is right: ${(result.confidence * 100).toFixed(1)}%` +
+      (result.confidence < LOW_CONFIDENCE ? " (low: check it)" : "");
   $("#result").classList.toggle("low", result.confidence < LOW_CONFIDENCE);
   const list = $("#chars");
   list.replaceChildren(...result.chars.map(([char, p]) => {
@@ -137,7 +145,7 @@ function showResult(result) {
     }
     return item;
   }));
-  $("#timing").textContent = `${result.ms.toFixed(1)} ms in Python · solver ${result.model} · backend ${result.backend}`;
+  $("#timing").textContent = `${result.ms.toFixed(1)} ms in Python · solver ${result.solver} · backend ${result.backend}`;
 }
 
 let busy = Promise.resolve();
@@ -229,7 +237,7 @@ window.kcsolver = {
     const imageData = await toImageData(source);
     const result = await solveImageData(imageData, { model, recipe, backend });
     return { text: result.text, confidence: result.confidence, chars: result.chars, ms: result.ms,
-      model: result.model, backend: result.backend };
+      solver: result.solver, backend: result.backend, ...(result.reason ? { reason: result.reason } : {}) };
   },
   async predict(url, data, shape, { backend = undefined } = {}) {
     await ready;
@@ -239,13 +247,17 @@ window.kcsolver = {
     return { data: result.data, shape: result.shape, ms: result.ms, backend: result.backend, outputs: result.outputs,
       fallbackOps: result.fallback_ops, fallbackReason: result.fallback_reason };
   },
-  // Low-level access for diagnostics and tests: any worker request type.
+  // Low-level access for diagnostics and tests: any worker request type, and the worker itself.
   request: (type, payload) => ready.then(() => call(type, payload)),
+  worker: () => client.currentWorker,
 };
 
-// Offline support: the service worker precaches the site, the runtime and the solvers.
-// (?nosw=1 skips it, e.g. for measuring cold starts.)
+// Offline support: the service worker precaches the site, the runtime and the solvers. It is
+// registered once the runtime is ready, so that its downloads never compete with the first
+// answer's (they then mostly revalidate what the HTTP cache already holds). ?nosw=1 skips it.
 if ("serviceWorker" in navigator && !new URLSearchParams(location.search).has("nosw")) {
-  navigator.serviceWorker.register(new URL("./sw.js", import.meta.url), { scope: "./" })
-    .catch((error) => console.warn("kcsolver: offline support unavailable:", error.message));
+  ready.then(() => setTimeout(() => {
+    navigator.serviceWorker.register(new URL("./sw.js", import.meta.url), { scope: "./" })
+      .catch((error) => console.warn("kcsolver: offline support unavailable:", error.message));
+  }, 1000), () => {});
 }

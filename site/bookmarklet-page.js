@@ -16,4 +16,4 @@ link.href = URL.createObjectURL(new Blob([userscript], { type: "text/javascript"
 link.dataset.source = userscript;
 document.querySelector("#snippet").textContent =
   `<script type="module" src="${new URL("widget.js", site).href}"></script>\n` +
-  `<kcaptcha-solver for="#captcha-img" input="#captcha-answer" model="l2_digits"></kcaptcha-solver>`;
+  `<kcaptcha-solver for="#captcha-img" input="#captcha-answer" model="auto" threshold="0.9"></kcaptcha-solver>`;

@@ -1,8 +1,10 @@
 // Bookmarklet / userscript entry: finds likely KCAPTCHA images on the current page,
-// solves them through the solver's iframe, fills the nearest text field and
-// highlights it. It never submits anything.
+// solves them through the solver's iframe (the solver chosen per image), fills the
+// nearest text field and highlights it when the answer's confidence reaches the
+// threshold (solvers.js); otherwise it shows the reading, flagged, beside the field
+// and fills nothing. It never submits anything.
 import { SolverBridge, sharedBridge } from "./bridge.js";
-import { chooseModel } from "./pixels.js";
+import { DEFAULT_THRESHOLD } from "./solvers.js";
 
 const NAME_HINT = /k?captcha|keystring|secur|code|verif/i;
 
@@ -33,6 +35,16 @@ function nearestInput(image) {
   return after || inputs[inputs.length - 1] || null;
 }
 
+// A note after the field with the doubtful reading (or why there is none), to copy by hand.
+function flagBeside(input, result) {
+  const note = document.createElement("small");
+  note.className = "kcsolver-flag";
+  note.style.cssText = "margin-left:6px;color:#b26b00;font:12px sans-serif";
+  note.textContent = result.reason ? `kcsolver: no answer (${result.reason})`
+    : `kcsolver read "${result.text}" (${(result.confidence * 100).toFixed(0)}% sure): check it and type it`;
+  input.insertAdjacentElement("afterend", note);
+}
+
 export async function solvePage() {
   const candidates = Array.from(document.images).map((image) => [captchaScore(image), image])
     .filter(([score]) => score > 0).sort((a, b) => b[0] - a[0]).map(([, image]) => image);
@@ -45,14 +57,20 @@ export async function solvePage() {
     const input = nearestInput(image);
     if (!input) continue;
     try {
-      const pixels = SolverBridge.pixels(image);
-      const result = await sharedBridge().solve(pixels, chooseModel(pixels));
-      input.value = result.text;
-      input.dispatchEvent(new Event("input", { bubbles: true }));
-      input.style.outline = "3px solid #2457d6";
+      const result = await sharedBridge().solve(SolverBridge.pixels(image), "auto");
+      const filled = Boolean(result.text) && result.confidence >= DEFAULT_THRESHOLD;
+      if (filled) {
+        input.value = result.text;
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+        input.style.outline = "3px solid #2457d6";
+        input.title = `kcsolver: ${(result.confidence * 100).toFixed(0)}% confident`;
+      } else {
+        input.style.outline = "3px dashed #b26b00";
+        flagBeside(input, result);
+      }
       input.style.outlineOffset = "2px";
-      input.title = `kcsolver: ${(result.confidence * 100).toFixed(0)}% confident`;
-      results.push({ image: image.src, text: result.text, confidence: result.confidence });
+      results.push({ image: image.src, text: result.text, confidence: result.confidence, solver: result.solver,
+        reason: result.reason || null, filled });
     } catch (error) {
       console.error(error.message);
     }

@@ -51,7 +51,7 @@ export class SolverBridge {
     }
   }
 
-  async solve(imageData, model = "l2_digits") {
+  async solve(imageData, model = "auto") {
     await this.ready;
     const id = this.nextId++;
     const buffer = imageData.data.buffer.slice(0);

@@ -2,14 +2,14 @@
 // messages of the expected shape from the page that embeds it, and answers
 // only to that page's origin. The worker and the model cache live here.
 import { WorkerClient } from "./client.js";
+import { isBuiltin, solverTarget } from "./solvers.js";
 
-const BUILTIN = ["l2_digits", "digits", "stock23"];
 const MAX_PIXELS = 1_000_000;
 const client = new WorkerClient(new URL("./worker.js", import.meta.url));
 
 function validSolveRequest(message) {
   return message && message.type === "kcsolver:solve" && Number.isInteger(message.id) &&
-    BUILTIN.includes(message.model) && Number.isInteger(message.width) && Number.isInteger(message.height) &&
+    typeof message.model === "string" && isBuiltin(message.model) && Number.isInteger(message.width) && Number.isInteger(message.height) &&
     message.width > 0 && message.height > 0 && message.width * message.height <= MAX_PIXELS &&
     message.data instanceof ArrayBuffer && message.data.byteLength === message.width * message.height * 4;
 }
@@ -28,10 +28,11 @@ window.addEventListener("message", async (event) => {
   try {
     await client.ready;
     const result = await client.request("solve", {
-      modelUrl: new URL(`models/${message.model}/model.json`, location.href).href,
+      ...solverTarget(message.model, location.href),
       image: { data: new Uint8Array(message.data), width: message.width, height: message.height },
     }, [message.data]);
-    reply({ type: "kcsolver:answer", result: { text: result.text, confidence: result.confidence, chars: result.chars } });
+    reply({ type: "kcsolver:answer", result: { text: result.text, confidence: result.confidence, chars: result.chars,
+      solver: result.solver, ...(result.reason ? { reason: result.reason } : {}) } });
   } catch (error) {
     reply({ type: "kcsolver:error", error: error.message });
   }
@@ -39,3 +40,11 @@ window.addEventListener("message", async (event) => {
 
 // Tell the embedder we can take requests (this carries no data).
 if (window.parent !== window) window.parent.postMessage({ type: "kcsolver:ready" }, "*");
+
+// Return visits of the host page start from the service worker's cache, as the solver page's do
+// (registered once the runtime is ready; browsers keep it per host site for third-party frames).
+if ("serviceWorker" in navigator && !new URLSearchParams(location.search).has("nosw")) {
+  client.ready.then(() => setTimeout(() => {
+    navigator.serviceWorker.register(new URL("./sw.js", import.meta.url), { scope: "./" }).catch(() => {});
+  }, 1000), () => {});
+}

@@ -98,15 +98,3 @@ export async function toImageData(source) {
   }
   throw new Error("solve() takes a Blob/File, an <img>, a <canvas> or ImageData.");
 }
-
-// The built-in solver for an image: colourful ones are stock KCAPTCHA, black-and-white ones digits.
-export function chooseModel(imageData) {
-  const { data } = imageData;
-  let spread = 0;
-  let count = 0;
-  for (let i = 0; i < data.length; i += 4 * 7) {
-    spread += Math.abs(data[i] - data[i + 1]) + Math.abs(data[i + 1] - data[i + 2]);
-    count += 1;
-  }
-  return spread / count > 4 ? "stock23" : "digits";
-}

@@ -1,9 +1,10 @@
 // Service worker: precaches the whole site (page, worker, Pyodide runtime, wheels, solvers)
-// so that a reload with the network off still solves. build.py stamps the version.
+// so that a return visit starts without the network and a visit offline still solves.
+// build.py stamps the version; one cache holds exactly one build's files, so they are served
+// cache first (a new build brings a new sw.js, which the browser notices on the next visit,
+// installs and activates; the visit after that runs the new build).
 const VERSION = "__BUILD_VERSION__";
 const CACHE = `kcsolver-site-${VERSION}`;
-// Immutable within a version: served from the cache first. Everything else: network first.
-const CACHE_FIRST = ["pyodide/", "wheels/", "examples/"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
@@ -31,17 +32,8 @@ self.addEventListener("fetch", (event) => {
   const path = url.pathname.slice(scope.pathname.length);
   event.respondWith((async () => {
     const cache = await caches.open(CACHE);
-    if (CACHE_FIRST.some((prefix) => path.startsWith(prefix))) {
-      const hit = await cache.match(request, { ignoreSearch: true });
-      if (hit) return hit;
-    }
-    try {
-      return await fetch(request);
-    } catch (error) {
-      const hit = await cache.match(request, { ignoreSearch: true }) ||
-        (path === "" ? await cache.match(new URL("index.html", scope).href) : undefined);
-      if (hit) return hit;
-      throw error;
-    }
+    const hit = await cache.match(request, { ignoreSearch: true }) ||
+      (path === "" ? await cache.match(new URL("index.html", scope).href) : undefined);
+    return hit || fetch(request);
   })());
 });

@@ -1,7 +1,10 @@
-// <kcaptcha-solver for="#captcha-img" input="#captcha-answer" model="l2_digits" [auto="off"]>
-// Reads the host's captcha image, solves it in the solver's iframe and fills the
-// input (firing `input` and `kcaptcha-solved`). It never submits the form.
+// <kcaptcha-solver for="#captcha-img" input="#captcha-answer" [model="auto"] [threshold="0.9"] [auto="off"]>
+// Reads the host's captcha image, solves it in the solver's iframe and, when the answer's
+// confidence reaches the threshold, fills the input (firing `input` and `kcaptcha-solved`).
+// Below the threshold, or with no answer, it fills nothing and shows the reading flagged
+// (with a button to use it anyway) and fires `kcaptcha-doubtful`. It never submits the form.
 import { SolverBridge, sharedBridge } from "./bridge.js";
+import { parseThreshold } from "./solvers.js";
 
 class KcaptchaSolver extends HTMLElement {
   connectedCallback() {
@@ -15,6 +18,10 @@ class KcaptchaSolver extends HTMLElement {
       button.addEventListener("click", () => this.solve());
       this.shadowRoot.append(button);
     }
+    this.status = document.createElement("span");
+    this.status.part = "status";
+    this.status.setAttribute("role", "status");
+    this.shadowRoot.append(this.status);
     const image = this.image();
     if (!image) return console.error(`kcsolver: no <img> matches for="${this.getAttribute("for")}"`);
     if (auto) {
@@ -28,6 +35,32 @@ class KcaptchaSolver extends HTMLElement {
     return found instanceof HTMLImageElement ? found : null;
   }
 
+  get threshold() {
+    return parseThreshold(this.getAttribute("threshold"));
+  }
+
+  fill(input, text) {
+    input.value = text;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  // A doubtful reading (or none): say so next to the widget, offer the reading, fill nothing.
+  flag(input, result) {
+    this.status.replaceChildren();
+    const note = document.createElement("span");
+    note.textContent = result.reason ? `kcsolver: no answer (${result.reason})`
+      : `kcsolver read "${result.text}" (${(result.confidence * 100).toFixed(0)}% sure): check it`;
+    this.status.append(note);
+    if (result.text) {
+      const use = document.createElement("button");
+      use.type = "button";
+      use.part = "use";
+      use.textContent = "Use it";
+      use.addEventListener("click", () => { this.fill(input, result.text); this.status.replaceChildren(); });
+      this.status.append(" ", use);
+    }
+  }
+
   async solve() {
     const image = this.image();
     const input = document.querySelector(this.getAttribute("input") || "");
@@ -37,13 +70,18 @@ class KcaptchaSolver extends HTMLElement {
     }
     try {
       const src = image.currentSrc || image.src;
-      const result = await sharedBridge().solve(SolverBridge.pixels(image), this.getAttribute("model") || "l2_digits");
+      const result = await sharedBridge().solve(SolverBridge.pixels(image), this.getAttribute("model") || "auto");
       if ((image.currentSrc || image.src) !== src) return null;  // the captcha changed meanwhile
-      input.value = result.text;
-      input.dispatchEvent(new Event("input", { bubbles: true }));
-      this.dispatchEvent(new CustomEvent("kcaptcha-solved", {
-        bubbles: true, composed: true, detail: { text: result.text, confidence: result.confidence },
-      }));
+      const detail = { text: result.text, confidence: result.confidence, solver: result.solver,
+        reason: result.reason || null, threshold: this.threshold };
+      if (result.text && result.confidence >= this.threshold) {
+        this.status.replaceChildren();
+        this.fill(input, result.text);
+        this.dispatchEvent(new CustomEvent("kcaptcha-solved", { bubbles: true, composed: true, detail }));
+      } else {
+        this.flag(input, result);
+        this.dispatchEvent(new CustomEvent("kcaptcha-doubtful", { bubbles: true, composed: true, detail }));
+      }
       return result;
     } catch (error) {
       console.error(error.message);

@@ -1,35 +1,52 @@
-// kcsolver Web Worker: boots Pyodide, installs the kcsolver wheel with micropip,
-// then answers page requests {id, type, payload} with {id, ok, result|error}.
-// Progress events {type: "progress", part, loaded, total} count the bytes of
-// the runtime, the Python packages and the models as they arrive.
+// kcsolver Web Worker: boots Python (Pyodide) as fast as it can, then answers page requests
+// {id, type, payload} with {id, ok, result|error}. "ping" is answered here, without Python.
+//
+// Boot (timed; the phases come back in info().boot):
+//   1. runtime.json (written by build.py) says what to load and from where;
+//   2. at once and in parallel: the Pyodide runtime, NumPy's wheel, the kcsolver wheel, the
+//      default model's files (through the verified model cache) and the boot cache;
+//   3. Python from the boot cache's memory snapshot, or a normal boot;
+//   4. NumPy and kcsolver unpacked straight into site-packages (no micropip, no Pillow; NumPy's
+//      extension modules load when imported), plus the boot cache's precompiled bytecode;
+//   5. the default model, on numpy: its first prediction costs nothing extra (webgl would compile
+//      its shaders first), so the first answer comes soonest.
+// Once idle: the model moves to the backend remembered for it in this browser (probed once, on the
+// first visit), and after a visit without a usable boot cache the worker writes one (caches.js)
+// for the next. Any failure of the boot cache falls back to a normal boot and drops it.
+// Progress events {type: "progress", part, loaded, total} count the bytes as they arrive.
+
+import { dropBootCache, readBootCache, readSetting, verifiedFetch, writeBootCache, writeSetting } from "./caches.js";
+
 
 const base = new URL("./", self.location.href);
+const started = performance.now();
+const boot = { marks: {}, cache: "none" };
+const mark = (name) => { boot.marks[name] = Math.round(performance.now() - started); };
+let pyodide = null;
 let pyHandle = null;
+let config = null;
 
 function post(message, transfer = []) {
   self.postMessage(message, transfer);
 }
 
-// Which part of the download a URL belongs to, for the progress bar.
+// ---------------------------------------------------------------- fetching, counted and verified
+
 function partOf(url) {
   if (url.includes("/models/")) return "model";
-  if (url.endsWith(".whl") || url.endsWith(".zip") && !url.includes("python_stdlib")) return "packages";
+  if (url.endsWith(".whl")) return "packages";
   return "runtime";
 }
 
-// Wrap fetch so every response body is counted while it streams in, and shipped
-// model files go through the verified model cache.
 const realFetch = self.fetch.bind(self);
 const progress = { runtime: [0, 0], packages: [0, 0], model: [0, 0] };
-let config = null;
 
 async function countedFetch(input, init) {
   const response = await realFetch(input, init);
   const url = typeof input === "string" ? input : input.url;
   if (!response.ok || !response.body) return response;
   const part = partOf(new URL(url, base).href);
-  const total = Number(response.headers.get("content-length")) || 0;
-  progress[part][1] += total;
+  progress[part][1] += Number(response.headers.get("content-length")) || 0;
   const counter = new TransformStream({
     transform(chunk, controller) {
       progress[part][0] += chunk.byteLength;
@@ -37,19 +54,8 @@ async function countedFetch(input, init) {
       controller.enqueue(chunk);
     },
   });
-  return new Response(response.body.pipeThrough(counter), {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
-}
-
-// ---- model cache: Cache Storage, every entry checked against the sha256 build.py recorded.
-const MODEL_CACHE = "kcsolver-models";
-
-async function sha256(buffer) {
-  const digest = await crypto.subtle.digest("SHA-256", buffer);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return new Response(response.body.pipeThrough(counter),
+    { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 function expectedDigest(url) {
@@ -59,67 +65,133 @@ function expectedDigest(url) {
   return config.models?.[name]?.files?.[file]?.sha256 || null;
 }
 
-async function cachedModelFetch(url, expected) {
-  const cache = await caches.open(MODEL_CACHE);
-  const key = `${url}?sha256=${expected}`;
-  const hit = await cache.match(key);
-  let reload = false;
-  if (hit) {
-    const buffer = await hit.arrayBuffer();
-    if (await sha256(buffer) === expected) {
-      post({ type: "cache", url, hit: true });
-      return new Response(buffer, { status: 200, headers: hit.headers });
-    }
-    await cache.delete(key);  // corrupted entry: drop it and fetch again, bypassing the HTTP cache
-    post({ type: "cache", url, corrupted: true });
-    reload = true;
-  }
-  const response = await countedFetch(url, reload ? { cache: "reload" } : undefined);
-  if (!response.ok) return response;
-  const buffer = await response.arrayBuffer();
-  const actual = await sha256(buffer);
-  if (actual !== expected) {
-    throw new Error(`integrity check failed for ${url}: sha256 ${actual}, expected ${expected} (stale or tampered file)`);
-  }
-  // A new model version replaces the entries of the old one.
-  for (const old of await cache.keys()) {
-    if (old.url.startsWith(url + "?") && old.url !== key) await cache.delete(old);
-  }
-  const headers = { "content-type": response.headers.get("content-type") || "application/octet-stream" };
-  await cache.put(key, new Response(buffer, { headers }));
-  post({ type: "cache", url, stored: true });
-  return new Response(buffer, { status: 200, headers });
-}
-
+// Python's fetches (pyodide.http.pyfetch) and Pyodide's own go through here.
 self.fetch = async (input, init) => {
   const url = new URL(typeof input === "string" ? input : input.url, base).href;
   const expected = expectedDigest(url);
-  if (expected && typeof caches !== "undefined") return cachedModelFetch(url, expected);
+  if (expected) return verifiedFetch(url, expected, countedFetch, post);
   return countedFetch(input, init);
 };
 
-async function boot() {
-  config = await (await realFetch(new URL("runtime.json", base))).json();
-  post({ type: "status", text: `Loading Python runtime (${config.name} ${config.version})` });
-  const started = performance.now();
+async function bytesOf(url, integrity) {
+  const response = await self.fetch(new URL(url, base).href, integrity ? { integrity } : undefined);
+  if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+// ---------------------------------------------------------------- boot
+
+const SITE_PACKAGES = "/lib/python3.12/site-packages";
+const STDLIB_BYTECODE = "/lib/kcsolver-stdlib-bytecode";
+
+async function startPython(loadPyodide, cached) {
+  const indexURL = new URL(config.indexURL, base).href;
+  if (cached?.snapshot) {
+    try {
+      const restored = await loadPyodide({ indexURL, _loadSnapshot: cached.snapshot });
+      boot.cache = "restored";
+      return restored;
+    } catch (error) {
+      boot.cache = `dropped: restoring the snapshot failed (${error.message})`;
+      await dropBootCache();
+    }
+  }
+  return loadPyodide({ indexURL });
+}
+
+async function installPackages(py, numpyBytes, wheelBytes, bytecode) {
+  if (numpyBytes) py.unpackArchive(numpyBytes, "wheel", { extractDir: SITE_PACKAGES });
+  else await py.loadPackage(config.packages);  // runtimes from a CDN: their own package loader
+  py.unpackArchive(wheelBytes, "wheel", { extractDir: SITE_PACKAGES });
+  if (bytecode) {
+    py.unpackArchive(bytecode, "zip", { extractDir: "/lib" });
+    py.runPython(`import sys; sys.path.insert(0, "${STDLIB_BYTECODE}")`);
+  }
+}
+
+async function bootOnce(cached, downloads) {
   const { loadPyodide } = await import(new URL(config.module, base).href);
-  const pyodide = await loadPyodide({ indexURL: new URL(config.indexURL, base).href });
-  const bootMs = performance.now() - started;
-  post({ type: "status", text: "Loading NumPy and Pillow" });
-  await pyodide.loadPackage(config.packages);
-  const micropip = pyodide.pyimport("micropip");
-  await micropip.install(new URL(config.wheel, base).href, { deps: false });
-  const worker = pyodide.pyimport("kcsolver.browser.worker");
-  pyHandle = worker.handle;
-  // kcsolver.ready means the default model is loaded too (and its backend chosen).
+  pyodide = await startPython(loadPyodide, cached);
+  mark("python");
+  boot.baseline = boot.cache === "restored" ? null : pyodide.runPython("import sys; list(sys.modules)").toJs();
+  pyodide._api.on_fatal = (error) => post({ type: "fatal", error: { message: `the Python runtime failed: ${error}` } });
+  const [numpyBytes, wheelBytes] = await Promise.all([downloads.numpy, downloads.wheel]);
+  mark("downloads");
+  await installPackages(pyodide, numpyBytes, wheelBytes, boot.cache === "restored" ? cached.bytecode : null);
+  pyHandle = pyodide.pyimport("kcsolver.browser.worker").handle;
+  mark("imports");
+}
+
+const defaultModelUrl = () => new URL(`models/${config.default_model}/model.json`, base).href;
+
+async function loadDefaultModel() {
+  await pyHandle("load", { modelUrl: defaultModelUrl() });
+  mark("model");
+}
+
+// Once idle: the default model on its best backend, remembered per browser and model version.
+async function chooseBackend() {
+  if (config.backend !== "auto") {
+    await pyHandle("select-backend", { modelUrl: defaultModelUrl(), backend: config.backend });
+    return;
+  }
+  const files = config.models?.[config.default_model]?.files || {};
+  const setting = `backend ${defaultModelUrl()} ${Object.values(files).map((f) => f.sha256).join(" ")}`;
+  const remembered = await readSetting(setting);
+  const chosen = await pyHandle("select-backend", { modelUrl: defaultModelUrl(), backend: remembered?.backend || "auto" });
+  if (!remembered) await writeSetting(setting, { backend: chosen.backend, probe_ms: chosen.probe_ms });
+  boot.backend = remembered ? `remembered (${remembered.backend})` : `probed (${chosen.backend})`;
+}
+
+async function start() {
+  config = await (await realFetch(new URL("runtime.json", base))).json();
+  mark("config");
+  post({ type: "status", text: `Loading Python runtime (${config.name} ${config.version})` });
+  // Everything that can download starts now, in parallel with Pyodide's own downloads.
+  const downloads = {
+    numpy: config.numpy ? bytesOf(config.numpy.url, config.numpy.integrity) : Promise.resolve(null),
+    wheel: bytesOf(config.wheel, config.wheel_integrity),
+  };
+  const modelFiles = Object.keys(config.models?.[config.default_model]?.files || {})
+    .filter((file) => file !== "SHA256SUMS")
+    .map((file) => self.fetch(new URL(`models/${config.default_model}/${file}`, base).href).catch(() => null));
+  const cached = await readBootCache(config.boot_version).catch(() => null);
+  if (cached?.dropped) boot.cache = `dropped: ${cached.dropped}`;
+  try {
+    await bootOnce(cached?.snapshot ? cached : null, downloads);
+  } catch (error) {
+    if (boot.cache !== "restored") throw error;
+    // The snapshot restored but Python could not go on from it: drop it and boot afresh.
+    boot.cache = `dropped: booting from the snapshot failed (${error.message})`;
+    await dropBootCache();
+    await bootOnce(null, downloads);
+  }
   post({ type: "status", text: "Loading the default solver" });
-  await pyHandle("load", { modelUrl: new URL(`models/${config.default_model}/model.json`, base).href,
-    backend: config.backend });
+  await Promise.all(modelFiles);
+  await loadDefaultModel();
   const info = await pyHandle("info", null);
   info.runtime_name = config.name;
-  info.boot_ms = bootMs;
-  info.ready_ms = performance.now() - started;
+  info.boot = { ...boot.marks, cache: boot.cache };
+  info.boot_ms = boot.marks.python;
+  info.ready_ms = boot.marks.model;
   return info;
+}
+
+// Once idle after a boot without a usable boot cache: a snapshot of a fresh interpreter (made
+// by a second, short-lived one) and the bytecode of every module imported since boot.
+async function makeBootCache() {
+  if (boot.cache === "restored" || !config.boot_version || !boot.baseline) return;
+  try {
+    const { loadPyodide } = await import(new URL(config.module, base).href);
+    const fresh = await loadPyodide({ indexURL: new URL(config.indexURL, base).href, _makeSnapshot: true });
+    const snapshot = fresh.makeMemorySnapshot();
+    const compile = pyodide.pyimport("kcsolver.browser.bytecode").archive;
+    const bytecode = compile(pyodide.toPy(boot.baseline), SITE_PACKAGES, STDLIB_BYTECODE).toJs();
+    await writeBootCache(config.boot_version, snapshot, bytecode);
+    boot.cache = "made";
+  } catch (error) {
+    boot.cache = `not made: ${error.message}`;
+  }
 }
 
 function errorObject(err) {
@@ -131,17 +203,42 @@ function errorObject(err) {
   return { message: String(err && err.message || err), traceback: String(err && err.stack || "") };
 }
 
-const booted = boot().then(
+const booted = start().then(
   (info) => { post({ type: "ready", info }); return info; },
   (err) => { post({ type: "fatal", error: errorObject(err) }); throw err; },
 );
+booted.then(() => setTimeout(async () => {
+  await idle();
+  await chooseBackend().catch((error) => { boot.backend = `not chosen: ${error.message}`; });
+  await idle();
+  await makeBootCache();
+}, 1000), () => {});
+
+// Resolves once no request has arrived for a second.
+let lastRequest = 0;
+async function idle() {
+  while (performance.now() - lastRequest < 1000) await new Promise((resolve) => setTimeout(resolve, 500));
+}
+
+// Diagnostics and tests: the worker's own state, and a way to provoke a Pyodide fatal error.
+const LOCAL = {
+  ping: async () => "pong",
+  "boot-cache-status": async () => ({ cache: boot.cache, backend: boot.backend || null }),
+  "make-boot-cache": async () => { await booted; await makeBootCache(); return { cache: boot.cache }; },
+  "debug-fatal": async () => { await booted; pyodide._api.fatal_error(new Error("fatal error provoked on request")); },
+};
 
 self.onmessage = async (event) => {
   const { id, type, payload } = event.data || {};
   if (typeof id !== "number" || typeof type !== "string") return;
+  lastRequest = performance.now();
   try {
-    await booted;
-    const result = await pyHandle(type, payload === undefined ? null : payload);
+    let result;
+    if (LOCAL[type]) result = await LOCAL[type](payload);
+    else {
+      await booted;
+      result = await pyHandle(type, payload === undefined ? null : payload);
+    }
     const transfer = [];
     if (result && result.data && result.data.buffer instanceof ArrayBuffer) transfer.push(result.data.buffer);
     post({ id, ok: true, result }, transfer);

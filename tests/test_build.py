@@ -1,8 +1,12 @@
-"""build.py: the vendored runtime's integrity check, relative URLs, clear errors."""
+"""build.py: the vendored runtime's integrity check (bundle, release folder, tarball), relative URLs, the
+wheels (full and lean), the models' digests, the licence notice, clear errors."""
 
 import json
 import re
+import shutil
+import tarfile
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -48,9 +52,44 @@ def test_tampered_numpy_wheel_is_refused(tmp_path, real_lock, official_wheels):
 
 
 def test_missing_wheel_in_bundle_is_named(tmp_path, real_lock, official_wheels):
-    wheels = {k: v for k, v in official_wheels.items() if not k.startswith("pillow")}
-    with pytest.raises(build.BuildError, match="has no pillow-10.2.0"):
-        build.verified_wheels(make_bundle(tmp_path / "partial.whl", wheels), real_lock)
+    with pytest.raises(build.BuildError, match="has no numpy-2.0.2"):
+        build.verified_wheels(make_bundle(tmp_path / "partial.whl", {"other.whl": b"x"}), real_lock)
+
+
+def release_folder(root, wheels):
+    """A folder laid out like the official Pyodide release (pyodide/...)."""
+    folder = root / "pyodide"
+    folder.mkdir(parents=True)
+    for name, data in wheels.items():
+        (folder / name).write_bytes(data)
+    (folder / "pyodide-lock.json").write_text("{}")
+    return folder
+
+
+def test_official_release_folder_and_tarball_are_accepted(tmp_path, real_lock, official_wheels):
+    folder = release_folder(tmp_path / "release", official_wheels)
+    assert sorted(build.verified_wheels(folder, real_lock)) == sorted(official_wheels)
+    tarball = tmp_path / "pyodide-0.27.7.tar.bz2"
+    with tarfile.open(tarball, "w:bz2") as archive:
+        archive.add(folder, arcname="pyodide")
+    assert sorted(build.verified_wheels(tarball, real_lock)) == sorted(official_wheels)
+
+
+def test_tampered_release_folder_is_refused(tmp_path, real_lock, official_wheels):
+    name = real_lock["packages"]["numpy"]["file_name"]
+    tampered = bytearray(official_wheels[name])
+    tampered[1000] ^= 0xFF
+    folder = release_folder(tmp_path / "release", {name: bytes(tampered)})
+    with pytest.raises(build.BuildError, match="REFUSED numpy"):
+        build.verified_wheels(folder, real_lock)
+    with pytest.raises(build.BuildError, match="no such file or folder"):
+        build.build(tmp_path / "out", "vendored", tmp_path / "missing.tar.bz2")
+
+
+def test_build_from_a_release_folder(tmp_path, official_wheels):
+    out = build.build(tmp_path / "site", "vendored", release_folder(tmp_path / "release", official_wheels))
+    config = json.loads((out / "runtime.json").read_text())
+    assert (out / config["numpy"]["url"]).exists() and config["numpy"]["integrity"].startswith("sha256-")
 
 
 def test_missing_npm_package_says_what_to_run():
@@ -66,9 +105,10 @@ def test_unavailable_bundle_explains_fallbacks(tmp_path, monkeypatch):
     assert "--runtime cdn" in str(info.value) and ".cache/" in str(info.value)
 
 
-def test_legacy_runtime_says_it_is_not_supported(tmp_path):
-    with pytest.raises(build.BuildError, match="not supported yet"):
-        build.build(tmp_path / "legacy", "legacy")
+def test_only_the_tested_runtimes_are_offered():
+    assert sorted(build.RUNTIMES) == ["cdn", "vendored"]
+    with pytest.raises(SystemExit):
+        build.main(["--runtime", "legacy"])
 
 
 def test_main_reports_errors_without_traceback(capsys, monkeypatch, tmp_path):
@@ -96,3 +136,38 @@ def test_cdn_build_copies_no_pyodide(tmp_path):
     config = json.loads((out / "runtime.json").read_text())
     assert config["module"].startswith("https://cdn.jsdelivr.net/pyodide/v314.0.")
     assert not (out / "pyodide").exists()
+
+
+def test_dist_holds_what_the_browser_needs_and_no_more(dist_dir):
+    config = json.loads((dist_dir / "runtime.json").read_text())
+    assert sorted(p.name for p in (dist_dir / "pyodide").iterdir() if p.suffix == ".whl") == \
+        [Path(config["numpy"]["url"]).name]  # no Pillow, micropip or packaging: nothing uses them
+    with zipfile.ZipFile(dist_dir / config["wheel"]) as wheel:
+        names = wheel.namelist()
+    assert "kcsolver/browser/worker.py" in names and "kcsolver/captcha/solver.py" in names
+    assert not [n for n in names if n.startswith(build.LEAN_EXCLUDE)]  # no models, generator, training
+    assert config["boot_version"] and config["wheel_integrity"].startswith("sha256-")
+
+
+def test_the_site_ships_the_kcaptcha_licence_notice(dist_dir):
+    notice = (dist_dir / "KCAPTCHA-NOTICE.md").read_text()
+    assert "Kruglov Sergei" in notice
+    assert 'href="KCAPTCHA-NOTICE.md"' in (dist_dir / "index.html").read_text()
+    assert "KCAPTCHA-NOTICE.md" in json.loads((dist_dir / "precache.json").read_text())["files"]
+
+
+def test_the_full_wheel_carries_the_solvers_strips_and_notice(tmp_path):
+    wheel = build.build_full_wheel(tmp_path)
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert {"kcsolver/models/kcaptcha/model.json", "kcsolver/models/kcaptcha/group1-shard1of1.bin",
+            "kcsolver/synth/kcaptcha_fonts/NOTICE.md", "kcsolver/synth/kcaptcha_fonts/v1/times.png",
+            "kcsolver/synth/kcaptcha_fonts/v2/times_bold.png"} <= names
+
+
+def test_a_model_changed_without_its_digests_is_refused(tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(build.ROOT / "site" / "models", models)
+    (models / "kcaptcha" / "model.json").write_text((models / "kcaptcha" / "model.json").read_text() + " ")
+    with pytest.raises(build.BuildError, match="model.json: sha256 .* differs"):
+        build.model_manifest(models)

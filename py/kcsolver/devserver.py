@@ -1,20 +1,37 @@
-"""A small static file server for `build.py serve`, the browser tests and the benchmarks.
+"""A small static file server that behaves like GitHub Pages, for `build.py serve`, the browser tests and
+the benchmarks.
 
-Serves a directory on 127.0.0.1 like GitHub Pages would (correct MIME types for
-.wasm/.mjs, `Access-Control-Allow-Origin: *`), can mount extra directories
-under URL prefixes, and records every request with the bytes it sent, so that
-tests can count model downloads and benchmarks can split a cold start by part.
+Like Pages: correct MIME types for .wasm/.mjs, gzip on the fly for compressible
+types (html, js, json, css, wasm, text) when the browser accepts it,
+`Cache-Control: max-age=600`, an ETag with 304 answers to revalidations, and
+`Access-Control-Allow-Origin: *`. It can mount extra directories under URL
+prefixes, and records every request with the bytes it put on the wire, so
+tests can count downloads and benchmarks can report bytes per visit.
 """
 
 from __future__ import annotations
 
+import email.utils
 import functools
+import gzip
+import hashlib
 import http.server
 import threading
 from pathlib import Path
 
 MIME_TYPES = {".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
-              ".json": "application/json", ".whl": "application/zip", ".bin": "application/octet-stream"}
+              ".json": "application/json", ".whl": "application/zip", ".bin": "application/octet-stream",
+              ".md": "text/markdown"}
+COMPRESSIBLE = ("text/", "application/javascript", "application/json", "application/wasm", "image/svg+xml")
+MAX_AGE = 600  # what GitHub Pages sends
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded(path: str, mtime: float, size: int, compress: bool) -> tuple[bytes, str]:
+    """The file's bytes (gzipped when asked) and its ETag; cached per version of the file."""
+    data = Path(path).read_bytes()
+    etag = '"' + hashlib.sha1(data).hexdigest()[:20] + '"'
+    return (gzip.compress(data, 6, mtime=0) if compress else data), etag
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -31,17 +48,40 @@ class Handler(http.server.SimpleHTTPRequestHandler):
                 return str(Path(root) / relative)
         return super().translate_path(path)
 
-    def send_head(self):
-        handle = super().send_head()
+    def _record(self, size: int) -> None:
         if self.state is not None:
-            size = 0
-            if handle is not None and hasattr(handle, "fileno"):
-                try:
-                    size = Path(self.translate_path(self.path)).stat().st_size
-                except OSError:
-                    size = 0
             self.state.log.append((self.path, size))
-        return handle
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if not path.is_file():  # directories (index.html, redirects) and 404s: the standard behaviour
+            handle = super().send_head()
+            self._record(0)
+            return handle
+        ctype = self.guess_type(str(path))
+        compress = (ctype.startswith(COMPRESSIBLE) and "gzip" in self.headers.get("Accept-Encoding", "")
+                    and (self.state is None or self.state.gzip))
+        stat = path.stat()
+        body, etag = _encoded(str(path), stat.st_mtime, stat.st_size, compress)
+        if etag in [tag.strip() for tag in self.headers.get("If-None-Match", "").split(",")]:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Cache-Control", f"max-age={MAX_AGE}")
+            self.end_headers()
+            self._record(0)
+            return None
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", etag)
+        self.send_header("Last-Modified", email.utils.formatdate(stat.st_mtime, usegmt=True))
+        self.send_header("Cache-Control", f"max-age={MAX_AGE}")
+        self.send_header("Vary", "Accept-Encoding")
+        if compress:
+            self.send_header("Content-Encoding", "gzip")
+        self.end_headers()
+        self._record(len(body))
+        return _Body(body)
 
     def end_headers(self):
         # Like GitHub Pages: any origin may load widget.js as a module script.
@@ -53,13 +93,29 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-class StaticServer:
-    """`with StaticServer(dir) as s:` serves dir on a free 127.0.0.1 port; `s.url`, `s.requests`."""
+class _Body:
+    """The file-like object SimpleHTTPRequestHandler copies to the socket."""
 
-    def __init__(self, root, extra_roots: dict | None = None, port: int = 0):
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def read(self, size=-1):
+        chunk, self.data = (self.data, b"") if size < 0 else (self.data[:size], self.data[size:])
+        return chunk
+
+    def close(self):
+        pass
+
+
+class StaticServer:
+    """`with StaticServer(dir) as s:` serves dir on a free 127.0.0.1 port; `s.url`, `s.requests`, `s.log`
+    ((path, bytes on the wire) per request). `gzip=False` serves everything uncompressed."""
+
+    def __init__(self, root, extra_roots: dict | None = None, port: int = 0, gzip: bool = True):
         self.root = Path(root)
         self.extra_roots = extra_roots or {}
         self.port = port
+        self.gzip = gzip
         self.log: list[tuple[str, int]] = []
 
     @property

@@ -14,6 +14,8 @@ import json
 import shutil
 from pathlib import Path
 
+from ..integrity import write_sums
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -30,6 +32,7 @@ def ship(name: str, run: Path | None = None, models: Path = ROOT / "site" / "mod
     document = json.loads((target / "model.json").read_text())
     document["userDefinedMetadata"]["kcsolver"]["name"] = name
     (target / "model.json").write_text(json.dumps(document, separators=(",", ":")))
+    write_sums(target)  # build.py and `kcsolver verify` check the folder against these
     return target / "model.json"
 
 

@@ -1,0 +1,119 @@
+// What the worker keeps between visits, all in Cache Storage and all checked before use:
+//   * the model cache: shipped model files, each verified against the sha256 build.py recorded;
+//   * the boot cache: a Pyodide memory snapshot taken right after boot plus precompiled bytecode
+//     of the modules imported after it, versioned with the runtime and the wheel, checked by sha256;
+//   * settings: small JSON values, e.g. the backend probed for a model in this browser.
+
+export const MODEL_CACHE = "kcsolver-models";
+export const BOOT_CACHE = "kcsolver-boot";
+const SETTINGS_CACHE = "kcsolver-settings";
+
+export async function sha256(buffer) {
+  const digest = await crypto.subtle.digest("SHA-256", buffer);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const available = () => typeof caches !== "undefined";
+
+// ---------------------------------------------------------------- model files
+
+// The response for a shipped model file: from the cache when its bytes still match `expected`,
+// otherwise fetched (with `fetcher`), checked and stored. `notify` hears about hits and repairs.
+export async function verifiedFetch(url, expected, fetcher, notify = () => {}) {
+  if (!available()) return checkedResponse(url, expected, await fetcher(url));
+  const cache = await caches.open(MODEL_CACHE);
+  const key = `${url}?sha256=${expected}`;
+  const hit = await cache.match(key);
+  let reload = false;
+  if (hit) {
+    const buffer = await hit.arrayBuffer();
+    if (await sha256(buffer) === expected) {
+      notify({ type: "cache", url, hit: true });
+      return new Response(buffer, { status: 200, headers: hit.headers });
+    }
+    await cache.delete(key);  // corrupted entry: drop it and fetch again, bypassing the HTTP cache
+    notify({ type: "cache", url, corrupted: true });
+    reload = true;
+  }
+  const response = await checkedResponse(url, expected, await fetcher(url, reload ? { cache: "reload" } : undefined));
+  if (!response.ok) return response;
+  const buffer = await response.arrayBuffer();
+  for (const old of await cache.keys()) {  // a new model version replaces the entries of the old one
+    if (old.url.startsWith(url + "?") && old.url !== key) await cache.delete(old);
+  }
+  const headers = { "content-type": response.headers.get("content-type") || "application/octet-stream" };
+  await cache.put(key, new Response(buffer, { headers }));
+  notify({ type: "cache", url, stored: true });
+  return new Response(buffer, { status: 200, headers });
+}
+
+async function checkedResponse(url, expected, response) {
+  if (!response.ok) return response;
+  const buffer = await response.arrayBuffer();
+  const actual = await sha256(buffer);
+  if (actual !== expected) {
+    throw new Error(`integrity check failed for ${url}: sha256 ${actual}, expected ${expected} (stale or tampered file)`);
+  }
+  return new Response(buffer, { status: response.status, headers: response.headers });
+}
+
+// ---------------------------------------------------------------- boot cache
+
+// {snapshot: Uint8Array, bytecode: Uint8Array|null} for this version, or null. An entry of another
+// version, or one whose bytes do not match the digests stored with it, is deleted.
+export async function readBootCache(version) {
+  if (!available()) return null;
+  const cache = await caches.open(BOOT_CACHE);
+  const meta = await cache.match("boot/meta.json");
+  if (!meta) return null;
+  try {
+    const info = await meta.json();
+    if (info.version !== version) throw new Error(`stale (made for ${info.version})`);
+    const parts = {};
+    for (const part of ["snapshot", "bytecode"]) {
+      if (!info[part]) continue;
+      const entry = await cache.match(`boot/${part}`);
+      if (!entry) throw new Error(`its ${part} is missing`);
+      const bytes = new Uint8Array(await entry.arrayBuffer());
+      if (await sha256(bytes) !== info[part]) throw new Error(`its ${part} is corrupt`);
+      parts[part] = bytes;
+    }
+    if (!parts.snapshot) throw new Error("it has no snapshot");
+    return { snapshot: parts.snapshot, bytecode: parts.bytecode || null };
+  } catch (error) {
+    await dropBootCache();
+    return { dropped: error.message };
+  }
+}
+
+export async function writeBootCache(version, snapshot, bytecode) {
+  if (!available()) return;
+  const cache = await caches.open(BOOT_CACHE);
+  const info = { version, snapshot: await sha256(snapshot), bytecode: bytecode ? await sha256(bytecode) : null,
+    made: new Date().toISOString() };
+  await cache.put("boot/snapshot", new Response(snapshot));
+  if (bytecode) await cache.put("boot/bytecode", new Response(bytecode));
+  await cache.put("boot/meta.json", new Response(JSON.stringify(info)));  // last: the entry counts once complete
+}
+
+export async function dropBootCache() {
+  if (available()) await caches.delete(BOOT_CACHE);
+}
+
+// ---------------------------------------------------------------- settings
+
+export async function readSetting(name) {
+  if (!available()) return null;
+  const hit = await (await caches.open(SETTINGS_CACHE)).match(`settings/${encodeURIComponent(name)}`);
+  try {
+    return hit ? await hit.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function writeSetting(name, value) {
+  if (!available()) return;
+  await (await caches.open(SETTINGS_CACHE)).put(`settings/${encodeURIComponent(name)}`,
+    new Response(JSON.stringify(value), { headers: { "content-type": "application/json" } }));
+}
