@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # helpers
 from helpers import StaticServer, wait_until  # noqa: E402
 
 SHARED = Path(os.environ.get("KCSOLVER_SHARED", ROOT.parent / "shared"))
+FUZZ_COUNTS: dict[str, int] = {}  # fuzz cases run, by kind (test_fuzz.py, test_browser_fuzz.py)
 FIXTURES = SHARED / "fixtures" / "tfjs"
 REAL = SHARED / "kcaptcha-real-dev"
 
@@ -72,3 +73,12 @@ def app_page(page, site_url):
     page.evaluate("kcsolver.ready")
     page.console_messages = messages
     return page
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many fuzz cases ran, by kind (docs/errors.md records a run)."""
+    if FUZZ_COUNTS:
+        terminalreporter.section("fuzz cases")
+        for kind, count in sorted(FUZZ_COUNTS.items()):
+            terminalreporter.write_line(f"{count:6d}  {kind}")
+        terminalreporter.write_line(f"{sum(FUZZ_COUNTS.values()):6d}  in all")

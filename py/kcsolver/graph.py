@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ModelFormatError, UnsupportedOpError
+from .limits import DEFAULT, Limits
 
 # Elementwise activations that conv2d / depthwise_conv2d / matmul can apply in place.
 FUSABLE_ACTIVATIONS = {"relu", "relu6", "leaky_relu", "elu", "selu", "sigmoid", "tanh", "swish",
                        "hard_sigmoid", "softplus"}
 LINEAR_PRODUCERS = {"conv2d", "depthwise_conv2d", "matmul"}
+GROWING_OPS = {"pad", "tile", "fill"}  # output sizes set by tensor values: checked against Limits when run
 
 
 @dataclass
@@ -107,12 +109,13 @@ def prune(graph: Graph) -> None:
     graph.consts = {name: value for name, value in graph.consts.items() if name in used}
 
 
-def fold_constants(graph: Graph, kernels: dict) -> None:
+def fold_constants(graph: Graph, kernels: dict, limits: Limits = DEFAULT) -> None:
     for node in topological_order(graph):
         if node.op == "identity" and len(node.inputs) == 1:
             continue  # kept as a cheap alias; resolved by the plan
         if node.inputs and all(source in graph.consts for source in node.inputs):
-            value = kernels[node.op](*[graph.consts[s] for s in node.inputs], **node.attrs)
+            kernel = _bounded(kernels[node.op], node.op, limits) if node.op in GROWING_OPS else kernels[node.op]
+            value = kernel(*[graph.consts[s] for s in node.inputs], **node.attrs)
             graph.consts[node.name] = np.asarray(value)
             del graph.nodes[node.name]
 
@@ -206,13 +209,45 @@ def check_supported(graph: Graph, kernels: dict) -> None:
                                  "and how to add a kernel.")
 
 
-def optimize(graph: Graph, kernels: dict) -> Graph:
+def optimize(graph: Graph, kernels: dict, limits: Limits = DEFAULT) -> Graph:
     check_supported(graph, kernels)
     prune(graph)
-    fold_constants(graph, kernels)
+    fold_constants(graph, kernels, limits)
     fuse(graph)
     prune(graph)
     return graph
+
+
+def _grown_elements(op: str, args: list, attrs: dict) -> int | None:
+    """The output size of an op whose size comes from tensor VALUES (not from model.json), or None.
+
+    model.json shapes are bounded up front (tfjs/schema.py); these three take theirs
+    from constants in the shards, which a damaged or hostile file can set to anything.
+    """
+    def ints(value):
+        return np.asarray(value, dtype=np.float64).reshape(-1) if isinstance(value, (np.ndarray, list, tuple)) else None
+
+    if op == "pad" and hasattr(args[0], "shape"):
+        pads = ints(args[1] if len(args) > 1 and args[1] is not None else attrs.get("paddings"))
+        if pads is not None and pads.size == 2 * len(args[0].shape):
+            return int(np.prod(np.asarray(args[0].shape, np.float64) + pads.reshape(-1, 2).sum(axis=1)))
+    elif op == "tile" and hasattr(args[0], "shape") and ints(args[1]) is not None:
+        multiples = ints(args[1])
+        if multiples.size == len(args[0].shape):
+            return int(np.prod(np.asarray(args[0].shape, np.float64) * multiples))
+    elif op == "fill" and ints(args[0]) is not None:
+        return int(np.prod(ints(args[0])))
+    return None
+
+
+def _bounded(kernel, op: str, limits: Limits):
+    """`kernel`, refusing outputs over Limits.tensor_elements before it allocates them."""
+    def run(*args, **attrs):
+        elements = _grown_elements(op, args, attrs)
+        if elements is not None:
+            limits.check(f"{op}: the model's constants ask for an output of", elements, "tensor_elements", " elements")
+        return kernel(*args, **attrs)
+    return run
 
 
 class Plan:
@@ -223,7 +258,7 @@ class Plan:
     their device.
     """
 
-    def __init__(self, graph: Graph, backend):
+    def __init__(self, graph: Graph, backend, limits: Limits = DEFAULT):
         self.backend = backend
         kernels = backend.kernels
         order = topological_order(graph)
@@ -251,7 +286,10 @@ class Plan:
                 if source in graph.consts and source not in const_slots:
                     const_slots[source] = slot(source)
                 inputs.append(slot(source))
-            steps.append([kernels[node.op], inputs, node.attrs, slot(node.name), []])
+            kernel = kernels[node.op]
+            if node.op in GROWING_OPS:  # sizes from tensor values: bounded (the rest costs nothing)
+                kernel = _bounded(kernel, node.op, limits)
+            steps.append([kernel, inputs, node.attrs, slot(node.name), []])
             self.step_ops.append(node.op)
         self.output_slots = []
         for spec in graph.outputs:

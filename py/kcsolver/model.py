@@ -64,7 +64,7 @@ class Model:
             graph = builders[self.format](artifacts)
             self.output_names = getattr(graph, "output_keys", None) or [spec.name for spec in graph.outputs]
             host = NumpyBackend()
-            self.graph = ir.optimize(graph, host.kernels)  # checks support, folds constants on the host
+            self.graph = ir.optimize(graph, host.kernels, limits)  # checks support, folds constants on the host
         self.inputs = list(self.graph.inputs)
         for spec in self.inputs:
             known = math.prod(d for d in spec.shape if d)
@@ -87,7 +87,7 @@ class Model:
             self.fallback_reason = f"webgl unavailable: {exc}"
             self.runtime = NumpyBackend()
         self.backend = self.runtime.name
-        self.plan = ir.Plan(self.graph, self.runtime)
+        self.plan = ir.Plan(self.graph, self.runtime, self.limits)
 
     def _probe(self) -> None:
         """Time one prediction per backend on a blank input and keep the fastest."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import traceback
 
-from ..errors import InputError, ModelSourceError
+from ..errors import InputError, KcsolverError, ModelSourceError
 from . import ffi
 
 _HANDLERS = {}
@@ -153,6 +153,14 @@ async def select_backend(request):
     return {"backend": backend, **model.info()}
 
 
+@handler("loaded-modules")
+async def loaded_modules(_request):
+    """Diagnostics: the top-level Python modules imported so far (the tests check Pillow is not among them)."""
+    import sys
+
+    return sorted({name.split(".")[0] for name in sys.modules})
+
+
 @handler("echo")
 async def echo(request):
     """Round trip used by the tests: returns the payload plus where it ran."""
@@ -250,15 +258,22 @@ async def kernel_check(request):
 
     from ..kernels import get_backend
 
-    payload = request.payload
-    backend = get_backend(payload.get("backend", "webgl"))
+    cases = request.get("cases")
+    if not isinstance(cases, list):
+        request._bad("cases", "a list of {op, inputs, attrs}", cases)
+    backend = get_backend(request.text("backend", "webgl"))
     outputs = []
-    for case in payload["cases"]:
-        inputs = [ffi.from_typed_array(item["data"], item.get("dtype", "float32"), item["shape"]).copy()
-                  for item in case["inputs"]]
-        # The first input is an activation (on the device); the rest are constants, as in a model.
-        args = [backend.to_device(inputs[0]), *inputs[1:]]
-        result = backend.to_host(backend.kernels[case["op"]](*args, **case.get("attrs", {})))
+    for index, case in enumerate(cases):
+        try:  # a diagnostic request: whatever its case gets wrong is the request's fault
+            inputs = [ffi.from_typed_array(item["data"], item.get("dtype", "float32"), item["shape"]).copy()
+                      for item in case["inputs"]]
+            # The first input is an activation (on the device); the rest are constants, as in a model.
+            args = [backend.to_device(inputs[0]), *inputs[1:]]
+            result = backend.to_host(backend.kernels[case["op"]](*args, **case.get("attrs", {})))
+        except KcsolverError:
+            raise
+        except Exception as exc:
+            raise InputError(f"request 'kernel-check': cases[{index}] cannot run ({type(exc).__name__}: {exc})") from None
         outputs.append({"data": np.ascontiguousarray(result, np.float32), "shape": list(result.shape)})
     return {"outputs": outputs, "fallback_ops": sorted(backend.fallbacks)}
 

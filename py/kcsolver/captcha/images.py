@@ -14,10 +14,16 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..limits import DEFAULT
 
-MAX_PIXELS = 4_000_000  # larger images are refused (decompression bombs); captchas are ~10k pixels
-MAX_BYTES = 20 << 20
+MAX_PIXELS = DEFAULT.image_pixels  # larger images are refused (decompression bombs); captchas are ~10k pixels
+MAX_BYTES = DEFAULT.image_bytes
 CREDITS_HEIGHT = 12
+
+
+def _too_large(what: str) -> InputError:
+    return InputError(f"{what}: more than {MAX_PIXELS:,} pixels is refused (Limits.image_pixels); "
+                      "captchas are about 160x60, so crop or resize the image first")
 
 
 def load_image(image) -> np.ndarray:
@@ -29,7 +35,8 @@ def load_image(image) -> np.ndarray:
         if not path.is_file():
             raise InputError(f"{path}: no such file")
         if path.stat().st_size > MAX_BYTES:
-            raise InputError(f"{path}: {path.stat().st_size} bytes is too large for a captcha image")
+            raise InputError(f"{path}: {path.stat().st_size:,} bytes is more than a captcha image can be "
+                             f"({MAX_BYTES:,}, Limits.image_bytes)")
         image = path.read_bytes()
     if isinstance(image, (bytes, bytearray, memoryview)):
         image = _open(bytes(image))
@@ -38,8 +45,7 @@ def load_image(image) -> np.ndarray:
                          "or an HxWx3/4 uint8 array")
     width, height = image.size
     if width * height > MAX_PIXELS:
-        raise InputError(f"the image is {width}x{height} pixels; more than {MAX_PIXELS} is refused "
-                         "(captchas are about 160x60)")
+        raise _too_large(f"the image is {width}x{height} pixels")
     try:
         if getattr(image, "is_animated", False):
             image.seek(0)
@@ -57,13 +63,13 @@ def _open(data: bytes):
     if not data:
         raise InputError("the image is empty (0 bytes)")
     if len(data) > MAX_BYTES:
-        raise InputError(f"{len(data)} bytes is too large for a captcha image")
+        raise InputError(f"{len(data):,} bytes is more than a captcha image can be ({MAX_BYTES:,}, Limits.image_bytes)")
     try:
         return Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise InputError("not an image (or an unsupported format): use PNG, JPEG, GIF, BMP or WEBP") from None
-    except Image.DecompressionBombError as exc:
-        raise InputError(f"refused: {exc} (captchas are about 160x60)") from None
+    except Image.DecompressionBombError:  # Pillow's own, stricter guard fired first (before we see the size)
+        raise _too_large("the image declares a huge size") from None
     except (OSError, SyntaxError, ValueError, IndexError, TypeError, EOFError) as exc:
         raise InputError(f"the image is truncated or corrupt ({type(exc).__name__}: {exc}); "
                          "save or copy it again") from None
@@ -76,7 +82,7 @@ def array_to_rgb(array: np.ndarray) -> np.ndarray:
     if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
         raise InputError(f"expected an HxW, HxWx3 or HxWx4 array, got shape {array.shape}")
     if array.shape[0] * array.shape[1] > MAX_PIXELS:
-        raise InputError(f"the image is {array.shape[1]}x{array.shape[0]} pixels; more than {MAX_PIXELS} is refused")
+        raise _too_large(f"the image is {array.shape[1]}x{array.shape[0]} pixels")
     if array.dtype != np.uint8:
         if array.dtype.kind not in "fiub":
             raise InputError(f"expected an array of numbers, got dtype {array.dtype}")

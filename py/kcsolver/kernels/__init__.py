@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
+
 BACKENDS = ("numpy",)          # backends available everywhere (the CPython test matrix)
 ALL_BACKENDS = ("numpy", "webgl", "auto")
 
@@ -54,4 +56,4 @@ def get_backend(name: str):
         from .webgl import WebGLBackend
 
         return WebGLBackend()
-    raise ValueError(f"unknown backend {name!r}; available: {', '.join(ALL_BACKENDS)}")
+    raise InputError(f"unknown backend {name!r}; available: {', '.join(ALL_BACKENDS)}")
