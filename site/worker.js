@@ -88,7 +88,12 @@ async function startPython(loadPyodide, cached) {
   const indexURL = new URL(config.indexURL, base).href;
   if (cached?.snapshot) {
     try {
-      const restored = await loadPyodide({ indexURL, _loadSnapshot: cached.snapshot });
+      // A snapshot is a whole wasm memory: Pyodide waits forever on one smaller than its initial memory
+      // instead of failing, so sizes are checked first, and a restore that never ends is given up on.
+      const size = cached.snapshot.length;
+      if (size < (16 << 20)) throw new Error(`not a memory snapshot (${size} bytes)`);
+      const restored = await Promise.race([loadPyodide({ indexURL, _loadSnapshot: cached.snapshot }),
+        new Promise((_, reject) => setTimeout(() => reject(new Error("no answer in 20 s")), 20000))]);
       boot.cache = "restored";
       return restored;
     } catch (error) {
@@ -180,7 +185,7 @@ async function start() {
 // Once idle after a boot without a usable boot cache: a snapshot of a fresh interpreter (made
 // by a second, short-lived one) and the bytecode of every module imported since boot.
 async function makeBootCache() {
-  if (boot.cache === "restored" || !config.boot_version || !boot.baseline) return;
+  if (["restored", "made"].includes(boot.cache) || !config.boot_version || !boot.baseline) return;
   try {
     const { loadPyodide } = await import(new URL(config.module, base).href);
     const fresh = await loadPyodide({ indexURL: new URL(config.indexURL, base).href, _makeSnapshot: true });
