@@ -19,9 +19,14 @@ def test_quick_bench_writes_records(tmp_path):
     assert {r["engine"] for r in latency} == {"kcsolver", "tfjs"}
     for r in latency:
         assert {"engine", "backend", "model", "median_ms"} <= r.keys() and r["median_ms"] > 0
-    starts = {r["metric"]: r for r in records if "metric" in r}
-    assert starts["cold_start_unthrottled"]["ms"] > 0 and starts["warm_start_unthrottled"]["ms"] > 0
-    assert starts["cold_bytes_model"]["bytes"] > 0 and starts["cold_bytes_runtime"]["bytes"] > starts["cold_bytes_model"]["bytes"]
-    assert any(r["metric"].startswith("solve_") and r["images_per_second"] > 0 for r in records if "metric" in r)
+    starts = {(r["metric"], r["target"]): r for r in records if "target" in r}
+    assert set(starts) == {(metric, target) for metric in ("first_visit", "return_visit_sw", "return_visit_http_cache")
+                           for target in ("page", "widget")}
+    for (metric, _), row in starts.items():
+        assert row["engine"] == "kcsolver" and row["ms"] > 0
+        # a first visit downloads the runtime (megabytes); a return visit through the service worker almost nothing
+        assert row["bytes"] > 5_000_000 if metric == "first_visit" else row["bytes"] < 1_000_000
+    assert starts[("return_visit_sw", "page")]["boot"]["cache"] == "restored"  # booted from the snapshot
+    assert any(r["metric"].startswith("solve_") and r["images_per_second"] > 0 for r in records if "images_per_second" in r)
     assert "| model | engine | backend | median ms |" in result.stdout
-    assert "Per-op time, ours, l2_digits on webgl" in result.stdout and "| 00 conv2d |" in result.stdout
+    assert "Per-op time, ours, kcaptcha on webgl" in result.stdout and "| 00 conv2d |" in result.stdout

@@ -1,6 +1,6 @@
 """Our engine against TensorFlow.js in the same headless Chromium; cold/warm starts; CPython throughput.
 
-    python -m kcsolver.bench [--quick] [--webgl] [--profile] [--json OUT] [--repeat N] [MODEL_JSON ...]
+    python -m kcsolver.bench [--quick] [--starts] [--webgl] [--profile] [--json OUT] [--repeat N] [MODEL_JSON ...]
 
 Builds a fresh dist/ (vendored runtime), serves it and npm's TF.js 4.22 on
 127.0.0.1, and measures in one browser:
@@ -8,10 +8,15 @@ Builds a fresh dist/ (vendored runtime), serves it and npm's TF.js 4.22 on
     shipped solver, shared fixture and given model.json: ours (numpy and webgl
     backends in the worker, time measured in Python around predict, outputs read
     back) and TF.js (cpu, wasm, webgl; time around predict + data());
-  * cold start to the first answer (empty cache) and warm start (cached), for
-    our site and for a page shaped like the public TF.js demo (TF.js + a
-    DenseNet121 graph model), also under a 10 Mbit/s, 40 ms throttle;
-  * bytes downloaded on a cold start, by part;
+  * start-up as users meet it, served the way GitHub Pages serves (gzip, max-age
+    600, ETags): navigation to first answer and bytes on the wire for a first
+    visit, a return visit through the service worker (same profile, nothing
+    disabled) and a return visit with the HTTP cache only (service workers
+    blocked); for the page and for the widget on a host page of another origin;
+    unthrottled and at 10 Mbit/s / 40 ms; plus a page shaped like the public
+    TF.js demo (TF.js + DenseNet121) for comparison. `--starts` runs only these;
+    each row: metric (first_visit, return_visit_sw, return_visit_http_cache,
+    `_10Mbit/40ms` when throttled), engine, target, ms, bytes;
   * CPython: Solver.solve images per second on the shared real samples.
 Prints markdown tables; --json writes the records. Figures, never assertions.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -77,11 +83,12 @@ class Bench:
                 browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
                 self.browser_version = browser.version
                 self.server = server
-                self.warm_latency(browser, server, densenet)
+                if not self.args.starts:
+                    self.warm_latency(browser, server, densenet)
                 if not self.args.webgl:
                     self.start_times(browser, server, densenet)
                 browser.close()
-        if not self.args.webgl:
+        if not self.args.webgl and not self.args.starts:
             self.cpython_throughput()
 
     def models(self, server, densenet):
@@ -167,58 +174,96 @@ class Bench:
                     totals[f"{index:02d} {op}"] = totals.get(f"{index:02d} {op}", 0.0) + ms / repeat
             self.profiles.append((name, backend, totals))
 
-    def start_once(self, browser, url, action, throttle):
-        context = browser.new_context()
+    # ------------------------------------------------------------ start-up, as users meet it
+    HOST_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>a host page</title></head><body>
+<form><img id="captcha-img" src="captcha.png" alt="captcha"> <input id="captcha-answer" name="keystring"></form>
+<script type="module" src="{solver}/app/widget.js"></script>
+<kcaptcha-solver for="#captcha-img" input="#captcha-answer"></kcaptcha-solver></body></html>"""
+
+    def visit(self, context, url, answer, throttle):
+        """One navigation to the first answer on a fresh tab: (ms, bytes on the wire, page)."""
         page = context.new_page()
         if throttle:
             cdp = context.new_cdp_session(page)
             cdp.send("Network.enable")
             cdp.send("Network.emulateNetworkConditions", THROTTLE)
-        before = len(self.server.log)
+        marks = len(self.server.log), len(self.host_server.log)
         start = time.perf_counter()
         page.goto(url)
-        action(page)
-        cold = (time.perf_counter() - start) * 1000
-        cold_log = self.server.log[before:]
-        before = len(self.server.log)
-        start = time.perf_counter()
-        page.goto(url)  # a new visit (not a reload, which revalidates every resource)
-        action(page)
-        warm = (time.perf_counter() - start) * 1000
-        warm_log = self.server.log[before:]
-        context.close()
-        return cold, warm, cold_log, warm_log
+        answer(page)
+        ms = (time.perf_counter() - start) * 1000
+        sizes = sum(size for _, size in self.server.log[marks[0]:]) + sum(size for _, size in self.host_server.log[marks[1]:])
+        return ms, sizes, page
+
+    @staticmethod
+    def solver_frame(page):
+        return next((f for f in page.frames if f.url.split("?")[0].endswith("/embed.html")), page.main_frame)
+
+    def settle(self, page, service_worker: bool):
+        """Wait for what a visit leaves behind once idle: the boot cache (and the service worker's precache)."""
+        frame = self.solver_frame(page)
+        check = ("caches.open('kcsolver-boot').then((c) => c.match('boot/meta.json')).then(Boolean)"
+                 + (" .then(async (ok) => ok && !!(await navigator.serviceWorker.getRegistration())?.active)"
+                    if service_worker else ""))
+        for _ in range(240):
+            if frame.evaluate(check):
+                return
+            page.wait_for_timeout(500)
+        print(f"warning: no boot cache after 120 s on {page.url}", file=sys.stderr)
+
+    def start_rows(self, browser, target, url, answer, throttle, suffix):
+        """first_visit and return_visit_sw (one profile, nothing disabled), return_visit_http_cache (service
+        workers blocked): navigation to first answer and bytes on the wire, per target."""
+        for service_worker in (True, False):
+            context = browser.new_context(service_workers="allow" if service_worker else "block")
+            ms, size, page = self.visit(context, url, answer, throttle)
+            if service_worker:
+                self.add(engine="kcsolver", target=target, metric="first_visit" + suffix, ms=ms, bytes=size)
+            self.settle(page, service_worker)
+            page.close()
+            ms, size, page = self.visit(context, url, answer, throttle)
+            metric = "return_visit_sw" if service_worker else "return_visit_http_cache"
+            boot = self.solver_frame(page).evaluate("window.kcsolver?.info?.()?.boot || null")
+            self.add(engine="kcsolver", target=target, metric=metric + suffix, ms=ms, bytes=size,
+                     **({"boot": boot} if boot else {}))
+            context.close()
 
     def start_times(self, browser, server, densenet):
         sample = next(iter(sorted((SHARED / "kcaptcha-real-dev" / "l2_digits_png").glob("*.png"))))
 
-        def ours(page):
-            page.evaluate("kcsolver.ready")
+        def page_answer(page):
             page.set_input_files("#file", str(sample))
-            page.wait_for_selector("#result:not([hidden])")
+            page.wait_for_selector("#result:not([hidden])", timeout=300_000)
+
+        def widget_answer(page):
+            page.wait_for_function("document.querySelector('#captcha-answer').value.length > 0", timeout=300_000)
 
         def demo(page):
             page.evaluate(f"tfDemoStart('{server.url}/densenet121/model.json', [1, 60, 160, 3], 'webgl')")
 
-        throttles = [False] if self.args.quick else [False, True]
-        for throttle in throttles:
-            label = "10Mbit/40ms" if throttle else "unthrottled"
-            cold, warm, cold_log, warm_log = self.start_once(browser, server.url + "/app/?nosw=1", ours, throttle)
-            self.add(engine="kcsolver", backend="auto", model="kcaptcha", metric=f"cold_start_{label}", ms=cold,
-                     bytes=sum(size for _, size in cold_log))
-            self.add(engine="kcsolver", backend="auto", model="kcaptcha", metric=f"warm_start_{label}", ms=warm,
-                     bytes=sum(size for _, size in warm_log))
-            if not throttle:
-                for part in ("site", "runtime", "packages", "model"):
-                    self.add(engine="kcsolver", backend="auto", model="kcaptcha", metric=f"cold_bytes_{part}",
-                             ms=None, bytes=sum(size for path, size in cold_log if part_of(path) == part))
-            if self.args.quick:
-                continue
-            cold, warm, cold_log, warm_log = self.start_once(browser, server.url + "/bench/tfjs.html", demo, throttle)
-            self.add(engine="tfjs", backend="webgl", model="densenet121", metric=f"cold_start_{label}", ms=cold,
-                     bytes=sum(size for _, size in cold_log))
-            self.add(engine="tfjs", backend="webgl", model="densenet121", metric=f"warm_start_{label}", ms=warm,
-                     bytes=sum(size for _, size in warm_log))
+        with tempfile.TemporaryDirectory() as host_dir:
+            shutil.copy(sample, Path(host_dir) / "captcha.png")
+            # The host page on another origin (another port), as a real embedding site would be.
+            (Path(host_dir) / "index.html").write_text(self.HOST_PAGE.format(solver=server.url))
+            with StaticServer(host_dir) as host_server:
+                self.host_server = host_server
+                host_url = host_server.url + "/index.html"
+                throttles = [False] if self.args.quick else [False, True]
+                for throttle in throttles:
+                    suffix = "_10Mbit/40ms" if throttle else ""
+                    self.start_rows(browser, "page", server.url + "/app/", page_answer, throttle, suffix)
+                    self.start_rows(browser, "widget", host_url, widget_answer, throttle, suffix)
+                    if self.args.quick:
+                        continue
+                    context = browser.new_context()
+                    ms, size, page = self.visit(context, server.url + "/bench/tfjs.html", demo, throttle)
+                    self.add(engine="tfjs", target="demo-shaped page (DenseNet121)", metric="first_visit" + suffix,
+                             ms=ms, bytes=size)
+                    page.close()
+                    ms, size, page = self.visit(context, server.url + "/bench/tfjs.html", demo, throttle)
+                    self.add(engine="tfjs", target="demo-shaped page (DenseNet121)",
+                             metric="return_visit_http_cache" + suffix, ms=ms, bytes=size)
+                    context.close()
 
     # ------------------------------------------------------------ CPython
     def cpython_throughput(self):
@@ -268,12 +313,16 @@ class Bench:
                 rows = [f"| {step} | {ms:.2f} |" for step, ms in totals.items()]
             lines += ["", f"Per-op time, ours, {model} on {backend} (each op waits for the device; mean of 5):", "",
                       "| step | ms |", "| --- | ---: |", *rows, f"| total | {sum(totals.values()):.2f} |"]
-        if any("metric" in r for r in self.records):
-            lines += ["", "| metric | engine | model | ms | bytes |", "| --- | --- | --- | ---: | ---: |"]
-        for r in self.records:
-            if "metric" in r:
-                ms = "" if r["ms"] is None else f"{r['ms']:.1f}"
-                lines.append(f"| {r['metric']} | {r['engine']} | {r['model']} | {ms} | {r.get('bytes', '')} |")
+        starts = [r for r in self.records if "target" in r]
+        if starts:
+            lines += ["", "Start-up: navigation to first answer, bytes on the wire (gzip as GitHub Pages sends it)", "",
+                      "| metric | engine | target | ms | bytes |", "| --- | --- | --- | ---: | ---: |"]
+            lines += [f"| {r['metric']} | {r['engine']} | {r['target']} | {r['ms']:.0f} | {r['bytes']:,} |" for r in starts]
+        throughput = [r for r in self.records if "images_per_second" in r]
+        if throughput:
+            lines += ["", "| metric | engine | model | ms per image | images/s |", "| --- | --- | --- | ---: | ---: |"]
+            lines += [f"| {r['metric']} | {r['engine']} | {r['model']} | {r['ms']:.1f} | {r['images_per_second']:.1f} |"
+                      for r in throughput]
         return "\n".join(lines)
 
     @staticmethod
@@ -295,6 +344,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--json", type=Path, help="write the records here")
     parser.add_argument("--profile", action="store_true", help="also print per-op times of ours on the solvers")
+    parser.add_argument("--starts", action="store_true",
+                        help="only the start-up rows: first visit, return visits (service worker / HTTP cache), "
+                             "unthrottled and at 10 Mbit/s / 40 ms, for the page and the widget on a host page")
     parser.add_argument("--webgl", action="store_true",
                         help="only ours-webgl against TF.js-webgl on the solvers and DenseNet121 (issue 4's figures)")
     args = parser.parse_args(argv)
