@@ -36,11 +36,11 @@ def test_fixtures_on_webgl_match_numpy(app_page, server, name, variant):
     assert close(result["array"], expected, 1e-4 if variant in ("layers", "graph") else 2e-3)
 
 
-@pytest.mark.parametrize("name,folder", [("l2_digits", "l2_digits_png"), ("stock23", "stock23_jpg")])
-def test_shipped_solvers_on_webgl_match_numpy(app_page, site_url, name, folder):
-    solver = Solver.load(name)
+@pytest.mark.parametrize("folder", ["l2_digits_png", "stock23_jpg", "classic126_jpg"])
+def test_shipped_bundle_on_webgl_matches_numpy(app_page, site_url, folder):
+    solver = Solver.load("auto")
     x = np.stack([solver.prepare(p) for p in sorted((REAL / folder).glob("*.*"))[:3] if p.suffix != ".csv"])
-    result = predict(app_page, f"{site_url}models/{name}/model.json", x)
+    result = predict(app_page, f"{site_url}models/kcaptcha/model.json", x)
     assert result["backend"] == "webgl"
     assert result["fallbackOps"] == []  # every op of the shipped solvers has a shader
     assert close(result["array"], solver.model.predict(x))
@@ -111,7 +111,7 @@ def test_every_kernel_matches_numpy(app_page):
 def test_profile_times_every_step_of_the_plan(app_page, site_url):
     from kcsolver.model import load_model
 
-    url = f"{site_url}models/digits/model.json"
+    url = f"{site_url}models/kcaptcha/model.json"
     x = np.random.default_rng(3).random((1, 48, 128, 1), np.float32)
     result = app_page.evaluate("""([u, d]) => kcsolver.request('profile', {modelUrl: u, data: new Float32Array(d),
         shape: [1, 48, 128, 1], backend: 'webgl'})""", [url, x.ravel().tolist()])
