@@ -236,11 +236,11 @@ const LOCAL = {
 self.onmessage = async (event) => {
   const { id, type, payload } = event.data || {};
   if (typeof id !== "number" || typeof type !== "string") return;
-  lastRequest = performance.now();
   try {
     let result;
-    if (LOCAL[type]) result = await LOCAL[type](payload);
+    if (LOCAL[type]) result = await LOCAL[type](payload);  // pings and diagnostics do not count as activity
     else {
+      lastRequest = performance.now();
       await booted;
       result = await pyHandle(type, payload === undefined ? null : payload);
     }
