@@ -107,6 +107,15 @@ class _Body:
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the browser went away mid-download (a closed tab, a terminated worker): nothing to report
+        super().handle_error(request, client_address)
+
+
 class StaticServer:
     """`with StaticServer(dir) as s:` serves dir on a free 127.0.0.1 port; `s.url`, `s.requests`, `s.log`
     ((path, bytes on the wire) per request). `gzip=False` serves everything uncompressed."""
@@ -124,7 +133,7 @@ class StaticServer:
 
     def __enter__(self):
         handler = functools.partial(Handler, directory=str(self.root), state=self)
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        self.httpd = _Server(("127.0.0.1", self.port), handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
@@ -136,7 +145,7 @@ class StaticServer:
 
 def serve_forever(directory: Path, port: int) -> None:
     handler = functools.partial(Handler, directory=str(directory))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+    with _Server(("127.0.0.1", port), handler) as server:
         print(f"serving {directory} at http://127.0.0.1:{port}/  (Ctrl+C to stop)")
         try:
             server.serve_forever()
