@@ -99,7 +99,7 @@ def test_decompression_bomb_is_refused_before_decoding():
     buffer = io.BytesIO()
     Image.new("L", (30000, 30000)).save(buffer, "PNG")  # tiny file, 900 megapixels
     assert len(buffer.getvalue()) < 2_000_000
-    with pytest.raises(InputError, match="900000000 pixels|30000x30000"):
+    with pytest.raises(InputError, match="900,000,000 pixels|30000x30000"):
         load_image(buffer.getvalue())
 
 

@@ -9,6 +9,7 @@ that declares a huge image is refused without allocating it.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -68,8 +69,10 @@ def _open(data: bytes):
         return Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise InputError("not an image (or an unsupported format): use PNG, JPEG, GIF, BMP or WEBP") from None
-    except Image.DecompressionBombError:  # Pillow's own, stricter guard fired first (before we see the size)
-        raise _too_large("the image declares a huge size") from None
+    except Image.DecompressionBombError as exc:  # Pillow's own guard fired first (before we see the size)
+        declared = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow: "Image size (N pixels) exceeds limit ..."
+        size = f" ({int(declared.group(1)):,} pixels)" if declared else ""
+        raise _too_large(f"the image declares a huge size{size}") from None
     except (OSError, SyntaxError, ValueError, IndexError, TypeError, EOFError) as exc:
         raise InputError(f"the image is truncated or corrupt ({type(exc).__name__}: {exc}); "
                          "save or copy it again") from None
