@@ -85,10 +85,10 @@ class Bench:
                 self.server = server
                 if not self.args.starts:
                     self.warm_latency(browser, server, densenet)
-                if not self.args.webgl:
+                if not self.args.webgl and not self.args.latency:
                     self.start_times(browser, server, densenet)
                 browser.close()
-        if not self.args.webgl and not self.args.starts:
+        if not (self.args.webgl or self.args.starts or self.args.latency):
             self.cpython_throughput()
 
     def models(self, server, densenet):
@@ -97,7 +97,7 @@ class Bench:
             models.append((name, f"{server.url}/app/models/{name}/model.json"))
         if self.args.webgl:
             models.append(("densenet121", f"{server.url}/densenet121/model.json"))
-        elif not self.args.quick:
+        elif not (self.args.quick or self.args.latency):
             for folder in sorted((SHARED / "fixtures" / "tfjs").iterdir()):
                 for variant in ("layers", "graph"):
                     if (folder / variant / "model.json").exists():
@@ -347,6 +347,9 @@ def main(argv=None) -> int:
     parser.add_argument("--starts", action="store_true",
                         help="only the start-up rows: first visit, return visits (service worker / HTTP cache), "
                              "unthrottled and at 10 Mbit/s / 40 ms, for the page and the widget on a host page")
+    parser.add_argument("--latency", action="store_true",
+                        help="only the warm latency of the shipped solvers and the given models, every backend "
+                             "(e.g. a new network against an old one's model.json, side by side)")
     parser.add_argument("--webgl", action="store_true",
                         help="only ours-webgl against TF.js-webgl on the solvers and DenseNet121 (issue 4's figures)")
     args = parser.parse_args(argv)

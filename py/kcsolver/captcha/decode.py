@@ -80,45 +80,43 @@ def restrict(probs: np.ndarray, groups: int, symbol_indices, group_indices) -> n
 def _best_path_with_length(probs, blank, lengths):
     """Viterbi over states (characters emitted n, current frame's class k); small T, small L.
 
-    From (n, k) a frame may stay on k, go to blank, or emit a symbol different from k (n + 1)."""
+    From (n, k) a frame may stay on k, go to blank, or emit a symbol different from k (n + 1). Each
+    frame updates every state at once (NumPy over n and k): in the browser's Python a loop over n
+    per frame cost more than the network's prediction."""
     steps, classes = probs.shape
     logp = np.log(np.maximum(probs, 1e-12))
     target = max(lengths)
     neg = -1e30
     score = np.full((target + 1, classes), neg)  # best log probability of being in state (n, k)
-    back = np.zeros((steps, target + 1, classes, 2), np.int64)
+    back_n = np.zeros((steps, target + 1, classes), np.int64)
+    back_k = np.zeros((steps, target + 1, classes), np.int64)
     score[0, blank] = logp[0, blank]
     score[1, :blank] = logp[0, :blank]
     symbols = np.arange(classes)
     is_blank = symbols == blank
+    emitted = np.arange(target + 1)[:, None]
     for t in range(1, steps):
-        new = np.full_like(score, neg)
-        for n in range(target + 1):
-            stay = score[n]
-            # the other way in: blank from the best state with n emitted, or a new symbol k from the best
-            # state with n - 1 emitted whose class is not k
-            best_any = int(np.argmax(score[n]))
-            if n > 0:
-                order = np.argsort(score[n - 1])[::-1]
-                emit_from = np.where(symbols == order[0], order[1], order[0])
-                emit = score[n - 1][emit_from]
-            else:
-                emit_from, emit = symbols, np.full(classes, neg)
-            other = np.where(is_blank, score[n, best_any], emit)
-            other_n = np.where(is_blank, n, n - 1)
-            other_k = np.where(is_blank, best_any, emit_from)
-            take_other = other > stay  # ties keep the stay move
-            new[n] = np.where(take_other, other, stay) + logp[t]
-            back[t, n, :, 0] = np.where(take_other, other_n, n)
-            back[t, n, :, 1] = np.where(take_other, other_k, symbols)
-        score = new
+        # the other way into (n, k): blank from the best state with n emitted, or a new symbol k from the
+        # best state with n - 1 emitted whose class is not k (the runner-up when the best is k itself)
+        best_any = score.argmax(axis=1)
+        order = np.argsort(score[:-1], axis=1)[:, ::-1]
+        emit_from = np.where(symbols == order[:, :1], order[:, 1:2], order[:, :1])
+        emit = np.concatenate([np.full((1, classes), neg), np.take_along_axis(score[:-1], emit_from, axis=1)])
+        emit_from = np.concatenate([symbols[None], emit_from])
+        other = np.where(is_blank, score[emitted[:, 0], best_any][:, None], emit)
+        other_n = np.where(is_blank, emitted, emitted - 1)
+        other_k = np.where(is_blank, best_any[:, None], emit_from)
+        take_other = other > score  # ties keep the stay move
+        back_n[t] = np.where(take_other, other_n, emitted)
+        back_k[t] = np.where(take_other, other_k, symbols)
+        score = np.where(take_other, other, score) + logp[t]
     allowed = [n for n in lengths if n <= target]
     n, k = max(((n, k) for n in allowed for k in range(classes)), key=lambda nk: score[nk])
     if score[n, k] <= neg / 2:
         return None
     path = [k]
     for t in range(steps - 1, 0, -1):
-        n, k = back[t, n, k]
+        n, k = back_n[t, n, k], back_k[t, n, k]
         path.append(int(k))
     return path[::-1]
 
