@@ -261,7 +261,7 @@ def build(out: Path, runtime: str = "vendored", pyodide_dist: Path | None = None
     config["runtime"] = runtime
     config["wheel"] = wheel.relative_to(out).as_posix()
     config["wheel_integrity"] = integrity(wheel.read_bytes())
-    # The boot cache (a memory snapshot and bytecode, site/caches.js) is valid for exactly these inputs.
+    # The boot cache (a memory snapshot and a file archive with bytecode, site/caches.js) is valid for exactly these inputs.
     boot_inputs = config.pop("boot_inputs") + [sha256_file(wheel)]
     config["boot_version"] = hashlib.sha256(" ".join(boot_inputs).encode()).hexdigest()[:16]
     config["models"] = model_manifest(out / "models")

@@ -1,7 +1,7 @@
 // What the worker keeps between visits, all in Cache Storage and all checked before use:
 //   * the model cache: shipped model files, each verified against the sha256 build.py recorded;
-//   * the boot cache: a Pyodide memory snapshot taken right after boot plus precompiled bytecode
-//     of the modules imported after it, versioned with the runtime and the wheel, checked by sha256;
+//   * the boot cache: a Pyodide memory snapshot taken right after boot plus a file archive (the
+//     installed packages, uncompressed, with the bytecode of the modules imported after boot), versioned with the runtime and the wheel, checked by sha256;
 //   * settings: small JSON values, e.g. the backend probed for a model in this browser.
 
 export const MODEL_CACHE = "kcsolver-models";
@@ -59,7 +59,12 @@ async function checkedResponse(url, expected, response) {
 
 // ---------------------------------------------------------------- boot cache
 
-// {snapshot: Uint8Array, bytecode: Uint8Array|null} for this version, or null. An entry of another
+// Whether a boot cache (of any version) is stored: cheap, for deciding to wait for readBootCache.
+export async function hasBootCache() {
+  return available() && Boolean(await (await caches.open(BOOT_CACHE)).match("boot/meta.json"));
+}
+
+// {snapshot: Uint8Array, files: Uint8Array|null} for this version, or null. An entry of another
 // version, or one whose bytes do not match the digests stored with it, is deleted.
 export async function readBootCache(version) {
   if (!available()) return null;
@@ -70,29 +75,28 @@ export async function readBootCache(version) {
     const info = await meta.json();
     if (info.version !== version) throw new Error(`stale (made for ${info.version})`);
     const parts = {};
-    for (const part of ["snapshot", "bytecode"]) {
-      if (!info[part]) continue;
+    await Promise.all(["snapshot", "files"].filter((part) => info[part]).map(async (part) => {
       const entry = await cache.match(`boot/${part}`);
       if (!entry) throw new Error(`its ${part} is missing`);
       const bytes = new Uint8Array(await entry.arrayBuffer());
       if (await sha256(bytes) !== info[part]) throw new Error(`its ${part} is corrupt`);
       parts[part] = bytes;
-    }
+    }));
     if (!parts.snapshot) throw new Error("it has no snapshot");
-    return { snapshot: parts.snapshot, bytecode: parts.bytecode || null };
+    return { snapshot: parts.snapshot, files: parts.files || null };
   } catch (error) {
     await dropBootCache();
     return { dropped: error.message };
   }
 }
 
-export async function writeBootCache(version, snapshot, bytecode) {
+export async function writeBootCache(version, snapshot, files) {
   if (!available()) return;
   const cache = await caches.open(BOOT_CACHE);
-  const info = { version, snapshot: await sha256(snapshot), bytecode: bytecode ? await sha256(bytecode) : null,
+  const info = { version, snapshot: await sha256(snapshot), files: files ? await sha256(files) : null,
     made: new Date().toISOString() };
   await cache.put("boot/snapshot", new Response(snapshot));
-  if (bytecode) await cache.put("boot/bytecode", new Response(bytecode));
+  if (files) await cache.put("boot/files", new Response(files));
   await cache.put("boot/meta.json", new Response(JSON.stringify(info)));  // last: the entry counts once complete
 }
 

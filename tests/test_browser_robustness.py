@@ -6,7 +6,8 @@
 - a dead worker (terminated as a crash would, or a Pyodide fatal error) is
   replaced, its waiting requests fail with a clear error, the page says so;
 - the boot cache: a snapshot restores on the next visit; a corrupt, stale or
-  unrestorable one is dropped, the page boots normally and writes a new one.
+  unrestorable one is dropped, the page boots normally and writes a new one; an
+  unreadable file archive falls back to the wheels and is dropped.
 """
 
 import json
@@ -171,3 +172,21 @@ def test_a_damaged_boot_cache_boots_normally_and_is_replaced(page, site_url, dam
     assert page.evaluate("kcsolver.request('make-boot-cache')")["cache"] == "made"  # and a new cache written
     page.reload()
     assert boot_cache_of(page) == "restored"
+
+
+def test_an_unreadable_file_archive_falls_back_to_the_wheels(page, site_url):
+    page.goto(site_url + "?nosw=1")
+    assert boot_cache_of(page) == "none"
+    assert page.evaluate("kcsolver.request('make-boot-cache')")["cache"] == "made"
+    page.evaluate("""caches.open('kcsolver-boot').then(async (c) => {
+        const junk = new Uint8Array(5000).fill(80);  // not a zip; its digest matches, so only unzip can object
+        const digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', junk)),
+            (b) => b.toString(16).padStart(2, '0')).join('');
+        const meta = await (await c.match('boot/meta.json')).json();
+        await c.put('boot/files', new Response(junk));
+        await c.put('boot/meta.json', new Response(JSON.stringify({...meta, files: digest}))); })""")
+    page.reload()
+    assert boot_cache_of(page).startswith("restored; its file archive was dropped (not a zip archive")
+    assert page.evaluate(GOOD_SOLVE)["reason"].startswith("no captcha text found")  # NumPy from its wheel
+    page.reload()
+    assert boot_cache_of(page) == "none"  # dropped: this visit boots normally and makes a new one
