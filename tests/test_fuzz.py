@@ -191,7 +191,7 @@ def test_a_tiny_file_cannot_ask_for_gigabytes(tmp_path):
 def test_huge_images_are_refused_before_decoding(solver):
     buffer = io.BytesIO()
     Image.new("L", (20000, 20000)).save(buffer, "PNG")
-    with pytest.raises(kcsolver.InputError, match="huge size: more than 4,000,000 pixels"):
+    with pytest.raises(kcsolver.InputError, match="huge size.*: more than 4,000,000 pixels"):
         solver.solve(buffer.getvalue())
     with pytest.raises(kcsolver.InputError, match="3000x3000 pixels: more than 4,000,000"):
         solver.solve(np.zeros((3000, 3000, 3), np.uint8))
