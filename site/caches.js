@@ -1,7 +1,8 @@
 // What the worker keeps between visits, all in Cache Storage and all checked before use:
 //   * the model cache: shipped model files, each verified against the sha256 build.py recorded;
 //   * the boot cache: a Pyodide memory snapshot taken right after boot plus a file archive (the
-//     installed packages, uncompressed, with the bytecode of the modules imported after boot), versioned with the runtime and the wheel, checked by sha256;
+//     installed packages, uncompressed, with the bytecode of the modules imported after boot),
+//     versioned with the runtime and the wheel, checked by sha256;
 //   * settings: small JSON values, e.g. the backend probed for a model in this browser.
 
 export const MODEL_CACHE = "kcsolver-models";

@@ -131,27 +131,27 @@ def boot_cache_of(page):
     return page.evaluate("kcsolver.info().boot.cache")
 
 
+def replace_part(part, junk):
+    """A script that puts `junk` (a JS expression) in place of a boot-cache part, with a matching digest,
+    so that only the step that uses the part can object to it."""
+    return f"""caches.open('kcsolver-boot').then(async (c) => {{
+        const junk = {junk};
+        const digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', junk)),
+            (b) => b.toString(16).padStart(2, '0')).join('');
+        const meta = await (await c.match('boot/meta.json')).json();
+        await c.put('boot/{part}', new Response(junk));
+        await c.put('boot/meta.json', new Response(JSON.stringify({{...meta, {part}: digest}}))); }})"""
+
+
 DAMAGE = {
     "corrupt": ("caches.open('kcsolver-boot').then((c) => c.put('boot/snapshot', new Response(new Uint8Array(64))))",
                 "dropped: its snapshot is corrupt"),
     "stale": ("""caches.open('kcsolver-boot').then(async (c) => { const meta = await (await c.match('boot/meta.json')).json();
         await c.put('boot/meta.json', new Response(JSON.stringify({...meta, version: 'an older release'}))); })""",
               "dropped: stale (made for an older release)"),
-    "unrestorable": ("""caches.open('kcsolver-boot').then(async (c) => {
-        const junk = new Uint8Array(24 << 20).map((_, i) => (i * 131) % 251);  // sized like a real one
-        const digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', junk)),
-            (b) => b.toString(16).padStart(2, '0')).join('');
-        const meta = await (await c.match('boot/meta.json')).json();
-        await c.put('boot/snapshot', new Response(junk));
-        await c.put('boot/meta.json', new Response(JSON.stringify({...meta, snapshot: digest}))); })""",
+    "unrestorable": (replace_part("snapshot", "new Uint8Array(24 << 20).map((_, i) => (i * 131) % 251)"),  # sized like one
                      "dropped: restoring the snapshot failed (Snapshot has invalid magic number"),
-    "truncated": ("""caches.open('kcsolver-boot').then(async (c) => {
-        const junk = new Uint8Array(100000);
-        const digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', junk)),
-            (b) => b.toString(16).padStart(2, '0')).join('');
-        const meta = await (await c.match('boot/meta.json')).json();
-        await c.put('boot/snapshot', new Response(junk));
-        await c.put('boot/meta.json', new Response(JSON.stringify({...meta, snapshot: digest}))); })""",
+    "truncated": (replace_part("snapshot", "new Uint8Array(100000)"),
                   "dropped: restoring the snapshot failed (not a memory snapshot (100000 bytes))"),
 }
 
@@ -178,13 +178,7 @@ def test_an_unreadable_file_archive_falls_back_to_the_wheels(page, site_url):
     page.goto(site_url + "?nosw=1")
     assert boot_cache_of(page) == "none"
     assert page.evaluate("kcsolver.request('make-boot-cache')")["cache"] == "made"
-    page.evaluate("""caches.open('kcsolver-boot').then(async (c) => {
-        const junk = new Uint8Array(5000).fill(80);  // not a zip; its digest matches, so only unzip can object
-        const digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', junk)),
-            (b) => b.toString(16).padStart(2, '0')).join('');
-        const meta = await (await c.match('boot/meta.json')).json();
-        await c.put('boot/files', new Response(junk));
-        await c.put('boot/meta.json', new Response(JSON.stringify({...meta, files: digest}))); })""")
+    page.evaluate(replace_part("files", "new Uint8Array(5000).fill(80)"))  # not a zip
     page.reload()
     assert boot_cache_of(page).startswith("restored; its file archive was dropped (not a zip archive")
     assert page.evaluate(GOOD_SOLVE)["reason"].startswith("no captcha text found")  # NumPy from its wheel
