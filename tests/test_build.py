@@ -140,8 +140,16 @@ def test_cdn_build_copies_no_pyodide(tmp_path):
 
 def test_dist_holds_what_the_browser_needs_and_no_more(dist_dir):
     config = json.loads((dist_dir / "runtime.json").read_text())
-    assert sorted(p.name for p in (dist_dir / "pyodide").iterdir() if p.suffix == ".whl") == \
-        [Path(config["numpy"]["url"]).name]  # no Pillow, micropip or packaging: nothing uses them
+    # no Pillow, micropip or packaging: nothing uses them; NumPy comes as the browser archive
+    assert not [p.name for p in (dist_dir / "pyodide").iterdir() if p.suffix == ".whl"]
+    with zipfile.ZipFile(dist_dir / config["numpy"]["url"]) as numpy_archive:
+        numpy_names = numpy_archive.namelist()
+    assert "numpy/__init__.py" in numpy_names and "numpy/ma/core.py" in numpy_names  # np.median imports numpy.ma
+    assert "numpy-2.0.2.dist-info/LICENSE.txt" in numpy_names
+    assert not [n for n in numpy_names if n.startswith(build.NUMPY_BROWSER_EXCLUDE) or n.endswith(".pyi")]
+    assert sorted(config["numpy"]["preload"]) == sorted(
+        n for n in numpy_names if n.startswith(build.NUMPY_IMPORT_EXTENSIONS) and n.endswith(".so"))
+    assert len(config["numpy"]["preload"]) == 3
     with zipfile.ZipFile(dist_dir / config["wheel"]) as wheel:
         names = wheel.namelist()
     assert "kcsolver/browser/worker.py" in names and "kcsolver/captcha/solver.py" in names
