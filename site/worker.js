@@ -91,8 +91,14 @@ class CacheUnusable extends Error {}
 
 // `cached`: null, or a promise of the boot cache (caches.js readBootCache), still being read and
 // checked while Pyodide loads its own files; the restore waits for it.
+// Where Pyodide loads from; the vendored runtime's standard library comes with bytecode (build.py).
+function pyodideOptions() {
+  const options = { indexURL: new URL(config.indexURL, base).href };
+  if (config.stdlib) options.stdLibURL = new URL(config.stdlib, base).href;
+  return options;
+}
+
 async function startPython(loadPyodide, cached) {
-  const indexURL = new URL(config.indexURL, base).href;
   if (cached) {
     const snapshot = cached.then((entry) => {
       if (!entry?.snapshot) throw new CacheUnusable(entry?.dropped || "it could not be read");
@@ -103,7 +109,7 @@ async function startPython(loadPyodide, cached) {
       return entry.snapshot;
     });
     try {
-      const restored = await Promise.race([loadPyodide({ indexURL, _loadSnapshot: snapshot }),
+      const restored = await Promise.race([loadPyodide({ ...pyodideOptions(), _loadSnapshot: snapshot }),
         new Promise((_, reject) => setTimeout(() => reject(new Error("no answer in 20 s")), 20000))]);
       boot.cache = "restored";
       return restored;
@@ -113,7 +119,7 @@ async function startPython(loadPyodide, cached) {
       await dropBootCache();
     }
   }
-  return loadPyodide({ indexURL });
+  return loadPyodide(pyodideOptions());
 }
 
 // A first visit unpacks the wheels (NumPy's through Pyodide's own unpacking); a return visit writes
@@ -222,7 +228,7 @@ async function start() {
 
 // A memory snapshot of a second, fresh interpreter that has imported `modules` (stdlib only).
 async function freshSnapshot(loadPyodide, modules) {
-  const fresh = await loadPyodide({ indexURL: new URL(config.indexURL, base).href, _makeSnapshot: true });
+  const fresh = await loadPyodide({ ...pyodideOptions(), _makeSnapshot: true });
   const names = modules.filter((name) => /^[A-Za-z_][A-Za-z0-9_.]*$/.test(name));
   fresh.runPython(`
 def _import_all(names):

@@ -150,6 +150,14 @@ def test_dist_holds_what_the_browser_needs_and_no_more(dist_dir):
     assert sorted(config["numpy"]["preload"]) == sorted(
         n for n in numpy_names if n.startswith(build.NUMPY_IMPORT_EXTENSIONS) and n.endswith(".so"))
     assert len(config["numpy"]["preload"]) == 3
+    # the standard library with bytecode for what a visit imports (made by Pyodide under Node), not the official zip
+    assert config["stdlib"] == "pyodide/python_stdlib-bytecode.zip"
+    assert not (dist_dir / "pyodide" / "python_stdlib.zip").exists()
+    with zipfile.ZipFile(dist_dir / config["stdlib"]) as stdlib:
+        stdlib_names = set(stdlib.namelist())
+    assert {"asyncio/base_events.pyc", "typing.pyc", "json/__init__.pyc", "_pyodide/_base.pyc"} <= stdlib_names
+    assert "typing.py" not in stdlib_names and "email/parser.py" in stdlib_names  # unimported ones stay as sources
+    assert not [n for n in stdlib_names if n.startswith(("pdb.py", "unittest/", "pydoc"))]
     with zipfile.ZipFile(dist_dir / config["wheel"]) as wheel:
         names = wheel.namelist()
     assert "kcsolver/browser/worker.py" in names and "kcsolver/captcha/solver.py" in names

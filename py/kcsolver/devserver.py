@@ -6,7 +6,9 @@ types (html, js, json, css, wasm, text) when the browser accepts it,
 `Cache-Control: max-age=600`, an ETag with 304 answers to revalidations, and
 `Access-Control-Allow-Origin: *`. It can mount extra directories under URL
 prefixes, and records every request with the bytes it put on the wire, so
-tests can count downloads and benchmarks can report bytes per visit.
+tests can count downloads and benchmarks can report bytes per visit. A `Link`
+shared by servers emulates a slow connection for everything the browser fetches
+from them (pages, iframes, workers, service workers alike).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import gzip
 import hashlib
 import http.server
 import threading
+import time
 from pathlib import Path
 
 MIME_TYPES = {".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
@@ -32,6 +35,29 @@ def _encoded(path: str, mtime: float, size: int, compress: bool) -> tuple[bytes,
     data = Path(path).read_bytes()
     etag = '"' + hashlib.sha1(data).hexdigest()[:20] + '"'
     return (gzip.compress(data, 6, mtime=0) if compress else data), etag
+
+
+class Link:
+    """A slow connection shared by every request to the servers that use it: each response waits one
+    round trip (`latency_ms`), then its bytes queue for `bits_per_second` in the order they are sent.
+    (Chromium's own network emulation through DevTools leaves out requests from a worker in a
+    cross-origin iframe, i.e. the widget's, so the benchmark throttles here instead.)"""
+
+    def __init__(self, bits_per_second: float, latency_ms: float):
+        self.bytes_per_second = bits_per_second / 8
+        self.latency = latency_ms / 1000
+        self._lock = threading.Lock()
+        self._free_at = 0.0
+
+    def round_trip(self) -> None:
+        time.sleep(self.latency)
+
+    def send(self, size: int) -> None:
+        """Block until `size` more bytes have gone through the link."""
+        with self._lock:
+            self._free_at = max(time.monotonic(), self._free_at) + size / self.bytes_per_second
+            done_at = self._free_at
+        time.sleep(max(0.0, done_at - time.monotonic()))
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -53,6 +79,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.state.log.append((self.path, size))
 
     def send_head(self):
+        link = self.state.link if self.state else None
+        if link:
+            link.round_trip()
         path = Path(self.translate_path(self.path))
         if not path.is_file():  # directories (index.html, redirects) and 404s: the standard behaviour
             handle = super().send_head()
@@ -81,7 +110,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Content-Encoding", "gzip")
         self.end_headers()
         self._record(len(body))
-        return _Body(body)
+        return _Body(body, link)
 
     def end_headers(self):
         # Like GitHub Pages: any origin may load widget.js as a module script.
@@ -96,11 +125,16 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 class _Body:
     """The file-like object SimpleHTTPRequestHandler copies to the socket."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, link: Link | None = None):
         self.data = data
+        self.link = link
 
     def read(self, size=-1):
+        if self.link:  # small chunks, so that concurrent downloads share the link
+            size = 16384 if size < 0 else min(size, 16384)
         chunk, self.data = (self.data, b"") if size < 0 else (self.data[:size], self.data[size:])
+        if self.link and chunk:
+            self.link.send(len(chunk))
         return chunk
 
     def close(self):
@@ -118,13 +152,16 @@ class _Server(http.server.ThreadingHTTPServer):
 
 class StaticServer:
     """`with StaticServer(dir) as s:` serves dir on a free 127.0.0.1 port; `s.url`, `s.requests`, `s.log`
-    ((path, bytes on the wire) per request). `gzip=False` serves everything uncompressed."""
+    ((path, bytes on the wire) per request). `gzip=False` serves everything uncompressed; `link`
+    (a `Link`, or None for full speed; settable while serving) slows every response down."""
 
-    def __init__(self, root, extra_roots: dict | None = None, port: int = 0, gzip: bool = True):
+    def __init__(self, root, extra_roots: dict | None = None, port: int = 0, gzip: bool = True,
+                 link: Link | None = None):
         self.root = Path(root)
         self.extra_roots = extra_roots or {}
         self.port = port
         self.gzip = gzip
+        self.link = link
         self.log: list[tuple[str, int]] = []
 
     @property
