@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from kcsolver.devserver import MAX_AGE, StaticServer
+from kcsolver.devserver import MAX_AGE, Link, StaticServer
 
 
 @pytest.fixture
@@ -58,3 +58,21 @@ def test_revalidation_with_the_etag_is_a_304_without_a_body(served):
 def test_wasm_mime_type_and_missing_files(served):
     assert get(f"{served.url}/core.wasm")[1]["Content-Type"] == "application/wasm"
     assert get(f"{served.url}/nothing.js")[0] == 404
+
+
+def test_a_shared_link_paces_concurrent_downloads(served):
+    """The benchmark's slow connection: bytes arrive intact, and two downloads share the rate
+    (sleep-paced, so the elapsed time cannot be under bytes / rate)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    served.link = Link(bits_per_second=800_000, latency_ms=40)  # 100 kB/s
+    started = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        bodies = list(pool.map(lambda _: get(f"{served.url}/shard.bin")[2], range(2)))
+    elapsed = time.perf_counter() - started
+    assert bodies == [(served.root / "shard.bin").read_bytes()] * 2
+    assert elapsed >= 2 * 10240 / 100_000 + 0.04
+    served.link = None
+    started = time.perf_counter()
+    get(f"{served.url}/shard.bin")
+    assert time.perf_counter() - started < elapsed  # full speed again once the link is gone

@@ -1,8 +1,9 @@
 """The boot cache's file archive (site/worker.js, site/caches.js): installed packages and their bytecode.
 
 A first visit installs NumPy and kcsolver from their wheels (inflating 12 MB
-inside wasm, about half a second) and compiles every module it imports (NumPy's
-wheel and Pyodide's stdlib ship sources only: about half a second more). Once
+inside wasm, about half a second) and compiles every module it imports from
+source (NumPy's and kcsolver's, and stdlib modules that the build's bytecode zip,
+stdlib_zip.py, does not cover: about half a second more). Once
 idle, the worker calls `archive()` for the next visit: one uncompressed zip,
 relative to /lib, that the worker writes straight into the file system
 (site/unzip.js, a few tens of ms) instead of the wheels. It holds
