@@ -64,18 +64,19 @@ NUMPY_BROWSER_EXCLUDE = ("numpy/random/", "numpy/fft/", "numpy/polynomial/", "nu
                          "numpy/_pyinstaller/", "numpy/_core/include/", "numpy/_core/lib/")
 NUMPY_BROWSER_EXCLUDE_SUFFIXES = (".pyi", ".a", ".pxd", "/RECORD", "_tests.cpython-312-wasm32-emscripten.so")
 NUMPY_BROWSER_KEEP = ("numpy/_core/_multiarray_tests.",)  # a "test" extension that `import numpy` loads
+# The extension modules `import numpy` loads: the worker compiles them asynchronously before the import
+# (the import alone would compile them one by one, synchronously).
+NUMPY_IMPORT_EXTENSIONS = ("numpy/_core/_multiarray_umath.", "numpy/_core/_multiarray_tests.",
+                           "numpy/linalg/_umath_linalg.")
 # Pyodide's stdlib zip with bytecode for the modules a visit imports (kcsolver/browser/stdlib_zip.py): a
 # first visit's Python starts in about 1.3 s instead of 3.9 s (Node, same files).
 STDLIB_FILE = "python_stdlib-bytecode.zip"
 STDLIB_TOOL = "tools/stdlib-bytecode.mjs"
 DEFAULT_MODEL = ROOT / "site" / "models" / "kcaptcha"
-# The extension modules `import numpy` loads: the worker compiles them asynchronously before the import
-# (the import alone would compile them one by one, synchronously).
-NUMPY_IMPORT_EXTENSIONS = ("numpy/_core/_multiarray_umath.", "numpy/_core/_multiarray_tests.",
-                           "numpy/linalg/_umath_linalg.")
 # What the browser never needs: the shipped models (the page fetches models/ itself), the generator with
-# its font strips, training, the benchmark harness and the dev server.
-LEAN_EXCLUDE = ("kcsolver/models/", "kcsolver/synth/", "kcsolver/train/", "kcsolver/bench/", "kcsolver/devserver.py")
+# its font strips, training, the benchmark harness, the dev server and the build's stdlib step.
+LEAN_EXCLUDE = ("kcsolver/models/", "kcsolver/synth/", "kcsolver/train/", "kcsolver/bench/", "kcsolver/devserver.py",
+                "kcsolver/browser/stdlib_zip.py")
 
 
 class BuildError(Exception):

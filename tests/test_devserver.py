@@ -65,14 +65,12 @@ def test_a_shared_link_paces_concurrent_downloads(served):
     (sleep-paced, so the elapsed time cannot be under bytes / rate)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    served.link = Link(bits_per_second=800_000, latency_ms=40)  # 100 kB/s
+    link = served.link = Link(bits_per_second=800_000, latency_ms=40)  # 100 kB/s
     started = time.perf_counter()
     with ThreadPoolExecutor(2) as pool:
         bodies = list(pool.map(lambda _: get(f"{served.url}/shard.bin")[2], range(2)))
     elapsed = time.perf_counter() - started
     assert bodies == [(served.root / "shard.bin").read_bytes()] * 2
-    assert elapsed >= 2 * 10240 / 100_000 + 0.04
-    served.link = None
-    started = time.perf_counter()
-    get(f"{served.url}/shard.bin")
-    assert time.perf_counter() - started < elapsed  # full speed again once the link is gone
+    assert link.sent == 2 * 10240 and elapsed >= link.sent / 100_000 + 0.04
+    served.link = None  # full speed again: nothing more goes through the link
+    assert get(f"{served.url}/shard.bin")[2] == bodies[0] and link.sent == 2 * 10240

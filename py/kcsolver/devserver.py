@@ -48,6 +48,7 @@ class Link:
         self.latency = latency_ms / 1000
         self._lock = threading.Lock()
         self._free_at = 0.0
+        self.sent = 0  # bytes paced so far
 
     def round_trip(self) -> None:
         time.sleep(self.latency)
@@ -55,6 +56,7 @@ class Link:
     def send(self, size: int) -> None:
         """Block until `size` more bytes have gone through the link."""
         with self._lock:
+            self.sent += size
             self._free_at = max(time.monotonic(), self._free_at) + size / self.bytes_per_second
             done_at = self._free_at
         time.sleep(max(0.0, done_at - time.monotonic()))
