@@ -74,6 +74,35 @@ def test_exported_weights_import_back_for_fine_tuning(tmp_path, widths, head, he
         netlib.import_weights(netlib.CaptchaNet(10, (8, 16, 24, 32, 48), head, head_width), path)
 
 
+def test_pruning_drops_the_channels_that_carry_nothing():
+    torch.manual_seed(0)
+    wide = netlib.CaptchaNet(10, (8, 16, 24, 32, 40), 48, 3).eval()
+    norms = [m for m in wide.features if isinstance(m, torch.nn.BatchNorm2d)]
+    with torch.no_grad():
+        for norm in norms:
+            norm.running_mean.uniform_(-0.5, 0.5)
+            norm.running_var.uniform_(0.5, 2.0)
+        for norm, dead in zip(norms, (2, 4, 8, 8, 8, 16)):  # dead channels: ReLU(0 * x + b <= 0) is always 0
+            norm.weight[-dead:] = 0.0
+            norm.bias[-dead:] = -1.0
+    narrow = netlib.prune_into(netlib.CaptchaNet(10, (6, 12, 16, 24, 32), 32, 3), wide)
+    x = np.random.default_rng(3).random((2, netlib.INPUT_HEIGHT, netlib.INPUT_WIDTH, 1), np.float32)
+    np.testing.assert_allclose(netlib.torch_probabilities(narrow, x), netlib.torch_probabilities(wide, x), atol=1e-6)
+    with pytest.raises(ValueError, match="cannot prune 8 channels into 10"):
+        netlib.prune_into(netlib.CaptchaNet(10, (10, 16, 24, 32, 40), 48, 3), wide)
+
+
+def test_a_narrower_network_starts_from_a_wider_one_and_learns_from_it(tmp_path, trained):
+    out, _, _ = trained
+    logs = []
+    path = train("l2_digits", tmp_path, steps=2, batch_size=4, workers=0, threads=1, log=logs.append,
+                 quantization=None, init=out / "checkpoint.pt", teacher=out / "checkpoint.pt",
+                 widths=(16, 32, 48, 64, 64), head_channels=64)
+    assert any("pruned from (16, 32, 64, 64, 80) + 96 to (16, 32, 48, 64, 64) + 64" in line for line in logs)
+    exported = netlib.load_trained(path, 10)  # read back from model.json: the shape comes from the weights
+    assert (exported.widths, exported.head_channels, exported.head_width) == ((16, 32, 48, 64, 64), 64, 3)
+
+
 def test_the_shipped_mixture_tags_classes_by_generation():
     mixture = kcaptcha_mixture()
     assert mixture.generations == ("2.x", "1.2.6") and set(mixture.presets) == {"l2_digits", "digits", "stock23",

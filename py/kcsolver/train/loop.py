@@ -81,8 +81,10 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
           workers: int = 1, threads: int | None = None, quantization: str | None = "float16", log=print,
           checkpoint_every: int = 250, stop_at: int | None = None, init: Path | None = None,
           widths: tuple | None = None, head_channels: int = netlib.HEAD_CHANNELS,
-          head_width: int = netlib.HEAD_WIDTH) -> Path | None:
-    """Train (or resume) a network; export it when all steps are done. `stop_at` pauses at a step."""
+          head_width: int = netlib.HEAD_WIDTH, teacher: Path | None = None) -> Path | None:
+    """Train (or resume) a network; export it when all steps are done. `stop_at` pauses at a step.
+    `teacher`: a trained network (checkpoint.pt or model.json) whose per-column distributions the new one
+    also learns to match (distillation: how a narrower network is made from a wider one)."""
     mixture = get_mixture(config_name)
     recipe_dict = recipe_for(mixture)
     recipe = Recipe.from_dict(recipe_dict)
@@ -103,11 +105,14 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
     ctc = nn.CTCLoss(blank=classes, zero_infinity=True)
     step = 0
     if init is not None and not checkpoint.exists():  # fine-tuning: start from another run's weights
-        if Path(init).suffix == ".json":  # an exported (or shipped) TF.js bundle
-            netlib.import_weights(model, init)
-        else:
-            model.load_state_dict(torch.load(init, weights_only=False)["model"])
-        log(f"starting from the weights in {init}")
+        source = netlib.load_trained(init, classes)
+        if (source.widths, source.head_channels) == (model.widths, model.head_channels):
+            model.load_state_dict(source.state_dict())
+            log(f"starting from the weights in {init}")
+        else:  # a narrower network: keep the wider one's most important channels
+            netlib.prune_into(model, source)
+            log(f"starting from the weights in {init}, pruned from {source.widths} + {source.head_channels} "
+                f"to {model.widths} + {model.head_channels}")
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         if state["steps"] != steps or state["config"] != config_name:
@@ -118,6 +123,7 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
         schedule.load_state_dict(state["schedule"])
         step = state["step"]
         log(f"resuming {config_name} from step {step}/{steps}")
+    guide = netlib.load_trained(teacher, classes).eval() if teacher is not None else None
     val_x, val_labels = make_batch(mixture, recipe, np.random.default_rng([seed, 99991]), 512)
     loader = torch.utils.data.DataLoader(Batches(mixture, recipe, batch_size, seed * 1000 + step), batch_size=None,
                                          num_workers=workers, persistent_workers=workers > 0, prefetch_factor=4 if workers else None)
@@ -131,6 +137,10 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
         log_probs = logits.log_softmax(-1).permute(1, 0, 2)
         input_lengths = torch.full((x.shape[0],), log_probs.shape[0], dtype=torch.long)
         loss = ctc(log_probs, targets, input_lengths, lengths)
+        if guide is not None:  # KL(teacher || student) per column, averaged over columns and images
+            with torch.no_grad():
+                guide_log_probs = guide(x).log_softmax(-1).permute(1, 0, 2)
+            loss = loss + (guide_log_probs.exp() * (guide_log_probs - log_probs)).sum(-1).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -178,6 +188,9 @@ def main(argv=None) -> int:
     parser.add_argument("--head-channels", type=int, default=netlib.HEAD_CHANNELS, help="features per column")
     parser.add_argument("--head-width", type=int, default=netlib.HEAD_WIDTH, help="the head's kernel width (odd)")
     parser.add_argument("--init", type=Path, help="start from these weights (fine-tuning): a checkpoint.pt or an exported model.json")
+    parser.add_argument("--teacher", type=Path,
+                        help="a trained network to distil from (checkpoint.pt or model.json), e.g. with --init and "
+                             "narrower --widths")
     args = parser.parse_args(argv)
 
     def log(message):
@@ -186,5 +199,5 @@ def main(argv=None) -> int:
     train(args.config, args.out or Path("runs") / args.config, args.steps, args.batch_size, args.lr, args.seed,
           args.workers, quantization=None if args.quantization == "none" else args.quantization, log=log,
           init=args.init, widths=tuple(int(v) for v in args.widths.split(",")) if args.widths else None,
-          head_channels=args.head_channels, head_width=args.head_width)
+          head_channels=args.head_channels, head_width=args.head_width, teacher=args.teacher)
     return 0

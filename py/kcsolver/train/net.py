@@ -11,6 +11,8 @@ The batch norms fold into the convolutions when kcsolver loads it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
@@ -113,6 +115,49 @@ def import_weights(net: CaptchaNet, model_json) -> CaptchaNet:
                 param.copy_(take(prefix + role, param.shape))
         net.classifier.weight.copy_(take("dense_1/kernel", net.classifier.weight.T.shape).T)
         net.classifier.bias.copy_(take("dense_1/bias", net.classifier.bias.shape))
+    return net
+
+
+def load_trained(path, classes: int) -> CaptchaNet:
+    """A trained net from a checkpoint.pt or an exported model.json, in the shape it was trained with."""
+    if Path(path).suffix == ".json":
+        from ..tfjs.loader import load_artifacts
+
+        shapes = {name: value.shape for name, value in load_artifacts(path).weights.items()}
+        convs = sorted((name for name in shapes if name.startswith("conv2d_") and name.endswith("/kernel")),
+                       key=lambda name: int(name.split("_")[1].split("/")[0]))
+        widths = tuple(shapes[name][3] for name in convs[:-1])
+        head_height, head_width, _, head_channels = shapes[convs[-1]]
+        return import_weights(CaptchaNet(classes, widths, head_channels, head_width), path)
+    state = torch.load(path, weights_only=False)
+    net = CaptchaNet(classes, state.get("widths"), state.get("head_channels", HEAD_CHANNELS),
+                     state.get("head_width", HEAD_WIDTH))
+    net.load_state_dict(state["model"])
+    return net
+
+
+def prune_into(net: CaptchaNet, wider: CaptchaNet) -> CaptchaNet:
+    """Fill `net` with the weights of a trained `wider` net of the same depth, keeping in each block the
+    output channels that matter most (largest batch-norm scale |gamma| / sqrt(var + eps)) and the matching
+    input channels of the next block: a narrower network that starts close to the wider one, to fine-tune."""
+    pairs = lambda n: [(m, k) for m, k in zip(n.features, list(n.features)[1:])  # noqa: E731 (conv, its norm)
+                       if isinstance(m, nn.Conv2d) and isinstance(k, nn.BatchNorm2d)]
+    if net.head_width != wider.head_width or len(pairs(net)) != len(pairs(wider)):
+        raise ValueError("pruning keeps the depth and the head's kernel width; only channel counts may shrink")
+    kept_inputs = None
+    with torch.no_grad():
+        for (conv, norm), (source, source_norm) in zip(pairs(net), pairs(wider)):
+            if conv.out_channels > source.out_channels:
+                raise ValueError(f"cannot prune {source.out_channels} channels into {conv.out_channels}")
+            scale = source_norm.weight.abs() / torch.sqrt(source_norm.running_var + source_norm.eps)
+            kept = torch.sort(torch.argsort(scale, descending=True)[:conv.out_channels]).values
+            weight = source.weight[kept]
+            conv.weight.copy_(weight if kept_inputs is None else weight[:, kept_inputs])
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                getattr(norm, name).copy_(getattr(source_norm, name)[kept])
+            kept_inputs = kept
+        net.classifier.weight.copy_(wider.classifier.weight[:, kept_inputs])
+        net.classifier.bias.copy_(wider.classifier.bias)
     return net
 
 
