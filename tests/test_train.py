@@ -103,6 +103,14 @@ def test_a_narrower_network_starts_from_a_wider_one_and_learns_from_it(tmp_path,
     assert (exported.widths, exported.head_channels, exported.head_width) == ((16, 32, 48, 64, 64), 64, 3)
 
 
+def test_a_file_that_is_no_trained_network_is_refused_by_name(tmp_path):
+    bogus = tmp_path / "checkpoint.pt"
+    bogus.write_bytes(b"not a checkpoint")
+    with pytest.raises(kcsolver.KcsolverError, match="checkpoint.pt: not a trained solver network"):
+        train("l2_digits", tmp_path / "run", steps=1, batch_size=2, workers=0, threads=1, log=lambda _: None,
+              init=bogus)
+
+
 def test_the_shipped_mixture_tags_classes_by_generation():
     mixture = kcaptcha_mixture()
     assert mixture.generations == ("2.x", "1.2.6") and set(mixture.presets) == {"l2_digits", "digits", "stock23",

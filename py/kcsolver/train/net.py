@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import KcsolverError
 from ..tfjs.writer import KerasSequential, write_layers_model
 
 INPUT_HEIGHT, INPUT_WIDTH = 48, 128
@@ -120,28 +121,34 @@ def import_weights(net: CaptchaNet, model_json) -> CaptchaNet:
 
 def load_trained(path, classes: int) -> CaptchaNet:
     """A trained net from a checkpoint.pt or an exported model.json, in the shape it was trained with."""
-    if Path(path).suffix == ".json":
-        from ..tfjs.loader import load_artifacts
+    try:
+        if Path(path).suffix == ".json":
+            from ..tfjs.loader import load_artifacts
 
-        shapes = {name: value.shape for name, value in load_artifacts(path).weights.items()}
-        convs = sorted((name for name in shapes if name.startswith("conv2d_") and name.endswith("/kernel")),
-                       key=lambda name: int(name.split("_")[1].split("/")[0]))
-        widths = tuple(shapes[name][3] for name in convs[:-1])
-        head_height, head_width, _, head_channels = shapes[convs[-1]]
-        return import_weights(CaptchaNet(classes, widths, head_channels, head_width), path)
-    state = torch.load(path, weights_only=False)
-    net = CaptchaNet(classes, state.get("widths"), state.get("head_channels", HEAD_CHANNELS),
-                     state.get("head_width", HEAD_WIDTH))
-    net.load_state_dict(state["model"])
-    return net
+            shapes = {name: value.shape for name, value in load_artifacts(path).weights.items()}
+            convs = sorted((name for name in shapes if name.startswith("conv2d_") and name.endswith("/kernel")),
+                           key=lambda name: int(name.split("_")[1].split("/")[0]))
+            widths = tuple(shapes[name][3] for name in convs[:-1])
+            _head_height, head_width, _inputs, head_channels = shapes[convs[-1]]
+            return import_weights(CaptchaNet(classes, widths, head_channels, head_width), path)
+        state = torch.load(path, weights_only=False)
+        net = CaptchaNet(classes, state.get("widths"), state.get("head_channels", HEAD_CHANNELS),
+                         state.get("head_width", HEAD_WIDTH))
+        net.load_state_dict(state["model"])
+        return net
+    except Exception as exc:  # torch, pickle and the loader each fail in their own words
+        raise KcsolverError(f"{path}: not a trained solver network for {classes} classes (a `kcsolver train` "
+                            f"run's checkpoint.pt or its exported model.json): {exc}") from None
 
 
 def prune_into(net: CaptchaNet, wider: CaptchaNet) -> CaptchaNet:
     """Fill `net` with the weights of a trained `wider` net of the same depth, keeping in each block the
     output channels that matter most (largest batch-norm scale |gamma| / sqrt(var + eps)) and the matching
     input channels of the next block: a narrower network that starts close to the wider one, to fine-tune."""
-    pairs = lambda n: [(m, k) for m, k in zip(n.features, list(n.features)[1:])  # noqa: E731 (conv, its norm)
-                       if isinstance(m, nn.Conv2d) and isinstance(k, nn.BatchNorm2d)]
+    def pairs(n: CaptchaNet):  # each conv with the batch norm that follows it
+        return [(m, k) for m, k in zip(n.features, list(n.features)[1:])
+                if isinstance(m, nn.Conv2d) and isinstance(k, nn.BatchNorm2d)]
+
     if net.head_width != wider.head_width or len(pairs(net)) != len(pairs(wider)):
         raise ValueError("pruning keeps the depth and the head's kernel width; only channel counts may shrink")
     kept_inputs = None
