@@ -1,5 +1,7 @@
 """Training smoke run: a few steps on tiny data, checkpoint and resume, export, reload, same outputs."""
 
+import argparse
+
 import numpy as np
 import pytest
 
@@ -8,7 +10,7 @@ import torch  # the train extra is part of `make test`'s set-up
 import kcsolver
 from kcsolver.captcha import Recipe
 from kcsolver.train import net as netlib
-from kcsolver.train.loop import encode_labels, make_batch, train
+from kcsolver.train.loop import encode_labels, make_batch, parse_mix, train
 from kcsolver.train.mixture import get_mixture, kcaptcha_mixture, no_text_image
 
 
@@ -123,6 +125,27 @@ def test_the_shipped_mixture_tags_classes_by_generation():
     assert targets.tolist() == [k + mixture.charset.index("a"), k + mixture.charset.index("b"),
                                 mixture.charset.index("2")]
     assert lengths.tolist() == [2, 0, 1]
+
+
+def test_mix_changes_the_shares_of_the_mixture_and_names_unknown_parts():
+    mixture = get_mixture("kcaptcha", {"classic": 0.9, "l2_digits": 0.0})
+    shares = {config.name: weight for config, weight in mixture.parts}
+    assert shares["classic"] == 0.9 and shares["l2_digits"] == 0.0 and shares["digits"] == 0.20
+    rng = np.random.default_rng(3)
+    drawn = [generation for _, label, generation in (mixture.sample(rng) for _ in range(60)) if label]
+    assert sum(drawn) / len(drawn) > 0.6  # generation 1 is 1.2.6: about 0.9 / 1.45 of the images with text
+    with pytest.raises(ValueError, match="has no part clasic; its parts are l2_digits, digits"):
+        get_mixture("kcaptcha", {"clasic": 0.5})
+    assert parse_mix("classic=0.5, digits=0.1") == {"classic": 0.5, "digits": 0.1}
+    with pytest.raises(argparse.ArgumentTypeError, match="NAME=WEIGHT"):
+        parse_mix("classic")
+
+
+def test_a_resumed_run_keeps_its_mix(tmp_path, trained):
+    out, _, _ = trained
+    with pytest.raises(ValueError, match="from another run .* mix None"):
+        train("l2_digits", out, steps=4, batch_size=4, workers=0, threads=1, log=lambda _: None,
+              mix={"l2_digits": 1.0})
 
 
 def test_no_text_images_are_images_without_text():

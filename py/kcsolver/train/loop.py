@@ -81,11 +81,13 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
           workers: int = 1, threads: int | None = None, quantization: str | None = "float16", log=print,
           checkpoint_every: int = 250, stop_at: int | None = None, init: Path | None = None,
           widths: tuple | None = None, head_channels: int = netlib.HEAD_CHANNELS,
-          head_width: int = netlib.HEAD_WIDTH, teacher: Path | None = None) -> Path | None:
+          head_width: int = netlib.HEAD_WIDTH, teacher: Path | None = None,
+          mix: dict | None = None) -> Path | None:
     """Train (or resume) a network; export it when all steps are done. `stop_at` pauses at a step.
     `teacher`: a trained network (checkpoint.pt or model.json) whose per-column distributions the new one
-    also learns to match (distillation: how a narrower network is made from a wider one)."""
-    mixture = get_mixture(config_name)
+    also learns to match (distillation: how a narrower network is made from a wider one).
+    `mix`: new weights for some parts of the mixture (configuration name -> weight)."""
+    mixture = get_mixture(config_name, mix)
     recipe_dict = recipe_for(mixture)
     recipe = Recipe.from_dict(recipe_dict)
     out = Path(out)
@@ -115,9 +117,9 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
                 f"to {model.widths} + {model.head_channels}")
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
-        if state["steps"] != steps or state["config"] != config_name:
-            raise ValueError(f"{checkpoint} is from another run ({state['config']}, {state['steps']} steps); "
-                             "delete it or pass the same --steps")
+        if state["steps"] != steps or state["config"] != config_name or state.get("mix") != mix:
+            raise ValueError(f"{checkpoint} is from another run ({state['config']}, {state['steps']} steps, "
+                             f"mix {state.get('mix')}); delete it or pass the same --steps and --mix")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
@@ -159,7 +161,7 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
             model.train()
             log(f"step {step}: synthetic validation accuracy {accuracy:.4f}")
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "schedule": schedule.state_dict(), "step": step, "steps": steps, "config": config_name,
+                        "schedule": schedule.state_dict(), "step": step, "steps": steps, "config": config_name, "mix": mix,
                         "recipe": recipe_dict, "widths": model.widths, "head_channels": model.head_channels,
                         "head_width": model.head_width},
                        checkpoint)
@@ -169,6 +171,16 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
     path = netlib.export(model, out / "model", recipe_dict, quantization)
     log(f"exported {path}")
     return path
+
+
+def parse_mix(text: str) -> dict:
+    """'classic=0.5,digits=0.1' -> {'classic': 0.5, 'digits': 0.1}."""
+    import argparse
+
+    try:
+        return {name.strip(): float(weight) for name, weight in (part.split("=") for part in text.split(","))}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--mix takes NAME=WEIGHT pairs separated by commas, got {text!r}") from None
 
 
 def main(argv=None) -> int:
@@ -191,6 +203,8 @@ def main(argv=None) -> int:
     parser.add_argument("--teacher", type=Path,
                         help="a trained network to distil from (checkpoint.pt or model.json), e.g. with --init and "
                              "narrower --widths")
+    parser.add_argument("--mix", type=parse_mix, help="new shares for parts of the mixture, e.g. classic=0.5 "
+                        "(the others keep theirs; all are renormalised)")
     args = parser.parse_args(argv)
 
     def log(message):
@@ -199,5 +213,5 @@ def main(argv=None) -> int:
     train(args.config, args.out or Path("runs") / args.config, args.steps, args.batch_size, args.lr, args.seed,
           args.workers, quantization=None if args.quantization == "none" else args.quantization, log=log,
           init=args.init, widths=tuple(int(v) for v in args.widths.split(",")) if args.widths else None,
-          head_channels=args.head_channels, head_width=args.head_width, teacher=args.teacher)
+          head_channels=args.head_channels, head_width=args.head_width, teacher=args.teacher, mix=args.mix)
     return 0

@@ -14,7 +14,7 @@ configuration alone, for comparisons.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -76,8 +76,18 @@ def single_mixture(name: str) -> Mixture:
     return Mixture(name, ((config, 1.0),), 0.05, config.charset, (config.generation,), {name: preset})
 
 
-def get_mixture(name: str) -> Mixture:
-    return kcaptcha_mixture() if name == "kcaptcha" else single_mixture(name)
+def get_mixture(name: str, weights: dict | None = None) -> Mixture:
+    """The named mixture; `weights` (configuration name -> weight) changes the shares of its parts, e.g.
+    {"classic": 0.5} to fine-tune on more 1.2.6 images (the others keep theirs; all are renormalised)."""
+    mixture = kcaptcha_mixture() if name == "kcaptcha" else single_mixture(name)
+    if not weights:
+        return mixture
+    names = [config.name for config, _ in mixture.parts]
+    unknown = sorted(set(weights) - set(names))
+    if unknown:
+        raise ValueError(f"mixture {name!r} has no part {', '.join(unknown)}; its parts are {', '.join(names)}")
+    parts = tuple((config, weights.get(config.name, weight)) for config, weight in mixture.parts)
+    return replace(mixture, parts=parts)
 
 
 def no_text_image(rng: np.random.Generator) -> np.ndarray:
