@@ -67,6 +67,11 @@ def kernel_cases():
         # outputs only a few rows tall: the reduction is split over channel groups and summed in a second pass
         add("conv2d", [rng.standard_normal(shape), rng.standard_normal((*kernel, shape[-1], 10)),
                        rng.standard_normal(10)], strides=(1, 1), dilations=(1, 1), padding=padding, activation="relu")
+    for shape, kernel, pool in [((1, 9, 13, 5), (3, 3), (2, 2)), ((2, 6, 12, 64), (3, 3), (2, 1)),
+                                ((1, 2, 9, 70), (2, 3), (1, 3))]:  # a max pool fused into the conv (graph.py)
+        add("conv2d", [rng.standard_normal(shape), rng.standard_normal((*kernel, shape[-1], 6)),
+                       rng.standard_normal(6)], strides=(1, 1), dilations=(1, 1), padding="same",
+            activation="relu", pool=pool)
     for multiplier, stride, padding in [(1, 1, "same"), (2, 2, "valid"), (1, 2, "same")]:
         add("depthwise_conv2d", [rng.standard_normal((1, 8, 10, 6)), rng.standard_normal((3, 3, 6, multiplier))],
             strides=(stride, stride), dilations=(1, 1), padding=padding)
@@ -84,6 +89,8 @@ def kernel_cases():
     add("reduce_max", [rng.standard_normal((2, 5, 6, 7))], axes=(1, 2), keepdims=True)
     add("pad", [rng.standard_normal((1, 4, 5, 3))], paddings=[[0, 0], [1, 2], [0, 3], [0, 0]], value=0.0)
     add("reshape", [rng.standard_normal((2, 3, 4, 5))], shape=[6, 20], keep_batch=False)
+    add("reshape", [rng.standard_normal((2, 3, 4, 5))], shape=[6, 4, 5], keep_batch=False)  # a view, no pass
+    add("reshape", [rng.standard_normal((1, 1, 7, 9))], shape=[7, 9], keep_batch=True)
     add("flatten", [rng.standard_normal((2, 3, 4, 5))])
     add("concat", [rng.standard_normal((1, 3, 4, 5)), rng.standard_normal((1, 3, 4, 3))], axis=-1)
     for name in ("relu6", "sigmoid", "tanh", "swish", "selu", "hard_sigmoid", "softplus"):

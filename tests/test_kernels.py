@@ -81,6 +81,19 @@ def test_fused_activation_equals_separate_op(backend, activation):
     np.testing.assert_allclose(fused, kernels[activation](plain, **attrs), rtol=1e-5, atol=1e-6)
 
 
+@backends
+@pytest.mark.parametrize("pool", [(2, 2), (2, 1), (1, 3)])
+def test_fused_max_pool_equals_separate_op(backend, pool):
+    kernels = get_kernels(backend)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 7, 9, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, 5)).astype(np.float32)
+    conv = {"strides": (1, 1), "dilations": (1, 1), "padding": "same", "activation": "relu"}
+    fused = kernels["conv2d"](x, w, **conv, pool=pool)
+    separate = kernels["max_pool"](kernels["conv2d"](x, w, **conv), ksize=pool, strides=pool, padding="valid")
+    np.testing.assert_allclose(fused, separate, rtol=1e-6)
+
+
 ACTIVATION_REFERENCE = {
     "relu": lambda x: np.maximum(x, 0), "relu6": lambda x: np.clip(x, 0, 6),
     "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "tanh": np.tanh, "swish": lambda x: x / (1 + np.exp(-x)),

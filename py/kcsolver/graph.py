@@ -8,7 +8,10 @@ list) with named inputs and plain-Python attributes, plus constant tensors
   1. prune: drop nodes that no output depends on;
   2. fold constants: evaluate nodes whose inputs are all constants;
   3. fuse: fold batch norm and bias adds into the preceding conv/dense
-     weights, and fuse a following activation into the conv/dense node;
+     weights, fuse a following activation into the conv/dense node, and fold
+     a zero padding (Keras' ZeroPadding2D, TF's Pad) into the convolution
+     that reads it, and a max pool into the convolution it reads (its
+     `pool` attribute), so no pass copies the padded or unpooled tensor;
   4. prune again.
 `Plan` then orders the nodes topologically, gives each tensor a slot and
 records after which step each slot can be released, so a prediction holds
@@ -149,7 +152,7 @@ def fuse(graph: Graph) -> None:
             if not node.inputs or node.inputs[0] not in graph.nodes:
                 continue
             producer = graph.nodes[node.inputs[0]]
-            if (producer.op not in LINEAR_PRODUCERS or producer.attrs.get("activation")
+            if (producer.op not in LINEAR_PRODUCERS or producer.attrs.get("activation") or producer.attrs.get("pool")
                     or len(users.get(producer.name, [])) != 1 or producer.inputs[1] not in graph.consts
                     or producer.attrs.get("transpose_a")):
                 continue
@@ -173,6 +176,49 @@ def fuse(graph: Graph) -> None:
             _replace(graph, node.name, producer.name)
             changed = True
             break
+
+
+def fold_pads(graph: Graph) -> None:
+    """A zero `pad` of the spatial axes read only by a conv becomes part of that conv's explicit padding."""
+    users = graph.consumers()
+    for node in topological_order(graph):
+        if node.op != "pad" or node.attrs.get("mode", "constant") != "constant":
+            continue
+        readers = users.get(node.name, [])
+        if len(readers) != 1 or any(spec.name == node.name for spec in graph.outputs):
+            continue
+        conv = graph.nodes[readers[0]]
+        if conv.op not in ("conv2d", "depthwise_conv2d") or conv.inputs[0] != node.name \
+                or conv.attrs.get("padding") == "same":
+            continue
+        pads = node.attrs.get("paddings") if len(node.inputs) < 2 else graph.consts.get(node.inputs[1])
+        value = node.attrs.get("value", 0.0) if len(node.inputs) < 3 else graph.consts.get(node.inputs[2])
+        if pads is None or value is None or float(np.asarray(value)) != 0.0:
+            continue
+        pads = np.asarray(pads).reshape(-1, 2).tolist()
+        if len(pads) != 4 or pads[0] != [0, 0] or pads[3] != [0, 0]:
+            continue
+        padding = conv.attrs.get("padding", "valid")
+        (top, bottom), (left, right) = ((0, 0), (0, 0)) if padding == "valid" else padding
+        conv.attrs["padding"] = ((top + pads[1][0], bottom + pads[1][1]), (left + pads[2][0], right + pads[2][1]))
+        conv.inputs[0] = node.inputs[0]
+        del graph.nodes[node.name]
+
+
+def fold_pools(graph: Graph) -> None:
+    """A max pool (valid, stride = size) whose input is a conv2d read by nothing else becomes that conv's `pool`:
+    the webgl conv then pools in the pass that assembles its output, one pass fewer per pooled layer."""
+    users = graph.consumers()
+    for node in topological_order(graph):
+        if node.op != "max_pool" or node.attrs.get("padding", "valid") != "valid" or node.inputs[0] not in graph.nodes:
+            continue
+        conv = graph.nodes[node.inputs[0]]
+        size = tuple(int(k) for k in node.attrs.get("ksize", (2, 2)))
+        if (conv.op != "conv2d" or conv.attrs.get("pool") or len(users.get(conv.name, [])) != 1
+                or tuple(int(s) for s in node.attrs.get("strides", size)) != size):
+            continue
+        conv.attrs["pool"] = size
+        _replace(graph, node.name, conv.name)
 
 
 def _fold_affine(graph: Graph, producer: Node, scale: np.ndarray, shift: np.ndarray, channels: int) -> None:
@@ -214,6 +260,8 @@ def optimize(graph: Graph, kernels: dict, limits: Limits = DEFAULT) -> Graph:
     prune(graph)
     fold_constants(graph, kernels, limits)
     fuse(graph)
+    fold_pads(graph)
+    fold_pools(graph)
     prune(graph)
     return graph
 

@@ -50,7 +50,9 @@ def windows(x, kh, kw, strides, dilations):
                       writeable=False)
 
 
-def conv2d(x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", activation=None, alpha=None):
+def conv2d(x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", activation=None, alpha=None,
+           pool=None):
+    """`pool` (ph, pw): a max pool of that size and stride (valid) fused after the activation (graph.py)."""
     kh, kw, cin, cout = w.shape
     if x.shape[-1] != cin:
         raise ValueError(f"conv2d: input has {x.shape[-1]} channels, the kernel expects {cin}")
@@ -66,7 +68,8 @@ def conv2d(x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", a
         out = (columns @ w.reshape(kh * kw * cin, cout)).reshape(n, oh, ow, cout)
     if b is not None:
         out += b
-    return apply_activation(out, activation, alpha)
+    out = apply_activation(out, activation, alpha)
+    return out if pool is None else windows(out, *pool, pool, (1, 1)).max(axis=(3, 4))
 
 
 def depthwise_conv2d(x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", activation=None,

@@ -46,12 +46,13 @@ def dims4(shape) -> tuple[int, int, int, int]:
 
 
 class GpuTensor:
-    """A tensor in a texture. `shape` is the logical shape; the texture follows `dims4(shape)`."""
+    """A tensor in a texture. `shape` is the logical shape; the texture follows `dims4(shape)`.
+    A view (`base` set) reads another tensor's texture under another shape and keeps that tensor alive."""
 
-    __slots__ = ("ctx", "shape", "dims", "texture", "width", "height", "__weakref__")
+    __slots__ = ("ctx", "shape", "dims", "texture", "width", "height", "base", "__weakref__")
 
-    def __init__(self, ctx: "GLContext", shape, texture=None):
-        self.ctx = ctx
+    def __init__(self, ctx: "GLContext", shape, texture=None, base: "GpuTensor | None" = None):
+        self.ctx, self.base = ctx, base
         self.shape = tuple(int(d) for d in shape)
         self.dims = dims4(self.shape)
         a, b, c, d = self.dims
@@ -70,8 +71,16 @@ class GpuTensor:
     def size(self):
         return int(np.prod(self.shape))
 
+    def view(self, shape) -> "GpuTensor | None":
+        """The same texels under another shape, without a copy, where the texture layout allows it: the
+        same last two dims4 axes (texel columns) and the same number of rows. None where it does not."""
+        a, b, c, d = dims4(shape)
+        if (c, d) != self.dims[2:] or a * b != self.dims[0] * self.dims[1]:
+            return None
+        return GpuTensor(self.ctx, shape, self.texture, base=self.base or self)
+
     def __del__(self):
-        if self.texture is None:  # deleted already (a model's weights, freed with it)
+        if self.texture is None or self.base is not None:  # deleted already, or a view: the base owns it
             return
         try:
             self.ctx.release(self.width, self.height, self.texture)

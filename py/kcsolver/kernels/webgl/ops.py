@@ -77,14 +77,15 @@ class Kernels:
         return self.backend.constant_texture(np.asarray(value, np.float32), layout)
 
     # ------------------------------------------------------------ convolutions
-    def conv2d(self, x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", activation=None, alpha=None):
+    def conv2d(self, x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", activation=None, alpha=None,
+               pool=None):
         """Each fragment computes 4 output channels of PIXELS adjacent output pixels, so every weight texel it
         reads serves PIXELS pixels (texel fetches, not arithmetic, bound a shader on SwiftShader and on GPUs
         alike). Pixel q of each block goes to render target q; one cheap pass then interleaves the columns.
 
         An output only a few texture rows tall (a head that collapses the height) would leave most threads
         idle, so its input channels are split into groups whose partial sums are stacked as extra rows and
-        added up in that same final pass."""
+        added up in that same final pass, and a fused max pool (`pool`, see graph.py) is taken there too."""
         n, h, width, ci = x.shape
         kh, kw, _, co = w.shape
         pt, pl, oh, ow = _window(x.shape, kh, kw, strides, dilations, padding)
@@ -132,25 +133,35 @@ class Kernels:
         source = (outputs + accessor("X", x.dims) + accessor("W", weights.dims) + accessor("B", bias.dims)
                   + glsl_activation(activation, alpha) + _main(dims4(part_shape), body))
         parts = self.ctx.run_multi(source, {"X": x, "W": weights, "B": bias}, [part_shape] * pixels)
-        if pixels == 1 and splits == 1:
+        if pixels == 1 and splits == 1 and pool is None:
             return parts[0]
-        return self._combine_parts(parts, ow, splits, bias, activation, alpha)
+        return self._combine_parts(parts, ow, splits, bias, activation, alpha, pool or (1, 1))
 
-    def _combine_parts(self, parts, width, splits, bias, activation, alpha):
-        """Column c of the result is column c // P of part c % P (undoing conv2d's pixel blocking); with
-        splits, the stacked partial sums are added up here and the bias and activation applied."""
+    def _combine_parts(self, parts, width, splits, bias, activation, alpha, pool):
+        """Column c of the conv is column c // P of part c % P (undoing conv2d's pixel blocking); with
+        splits, the stacked partial sums are added up here and the bias and activation applied; the result
+        is the max over each `pool` window of those (a 1x1 pool: the conv itself)."""
         rows, oh, _blocks, co = parts[0].shape
         n = rows // splits
-        out_shape = (n, oh, width, co)
+        (ph, pw), parts_count = pool, len(parts)
+        out_shape = (n, oh // ph, width // pw, co)
         if splits == 1:
-            read = "acc = P{q}_texel(a, b, block, d4);"
+            read = "acc = P{q}_texel(a, row, block, d4);"
             finish = "acc"
         else:
-            read = f"for (int s = 0; s < {splits}; s++) acc += P{{q}}_texel(s * {n} + a, b, block, d4);"
+            read = f"for (int s = 0; s < {splits}; s++) acc += P{{q}}_texel(s * {n} + a, row, block, d4);"
             finish = "activate(acc + B_texel(0, 0, 0, d4)) * lane_mask"
-        pick = "\n  else ".join(f"if (q == {q}) {{ {read.format(q=q)} }}" for q in range(len(parts)))
-        body = (f"  int q = c % {len(parts)}; int block = c / {len(parts)};\n  vec4 acc = vec4(0.0);\n  {pick}\n"
-                f"  outColor = {finish};\n")
+        pick = "\n      else ".join(f"if (q == {q}) {{ {read.format(q=q)} }}" for q in range(parts_count))
+        body = f"""  vec4 best = vec4(-3.4e38);
+  for (int i = 0; i < {ph}; i++) for (int j = 0; j < {pw}; j++) {{
+    int row = b * {ph} + i; int column = c * {pw} + j;
+    int q = column % {parts_count}; int block = column / {parts_count};
+    vec4 acc = vec4(0.0);
+      {pick}
+    best = max(best, {finish});
+  }}
+  outColor = best;
+"""
         inputs = {f"P{q}": t for q, t in enumerate(parts)}
         source = "".join(accessor(f"P{q}", t.dims) for q, t in enumerate(parts))
         if splits > 1:
@@ -328,7 +339,7 @@ class Kernels:
             if not isinstance(x, GpuTensor):
                 return None
             out_shape = reference(np.zeros(x.shape, np.bool_), *args, **attrs).shape
-            return self._relayout(x, out_shape)
+            return x.view(out_shape) or self._relayout(x, out_shape)
 
         return kernel
 
