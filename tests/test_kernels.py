@@ -94,6 +94,29 @@ def test_fused_max_pool_equals_separate_op(backend, pool):
     np.testing.assert_allclose(fused, separate, rtol=1e-6)
 
 
+
+@pytest.mark.parametrize("depth", [9, 31, 32, 288, 577])
+def test_numpy_without_blas_takes_the_einsum_route(monkeypatch, depth):
+    """Pyodide's NumPy has no BLAS, so the browser multiplies through einsum: same numbers as `@`."""
+    from kcsolver.kernels.numpy import matmul as products
+    monkeypatch.setattr(products, "HAS_BLAS", False)
+    used = []
+    monkeypatch.setattr(products, "einsum_product",
+                        lambda a, b, route=products.einsum_product: used.append(a.shape) or route(a, b))
+    rng = np.random.default_rng(depth)
+    a = rng.standard_normal((37, depth)).astype(np.float32)
+    b = rng.standard_normal((depth, 11)).astype(np.float32)
+    out = products.matrix_product(a, b)
+    assert out.dtype == np.float32 and out.shape == (37, 11)
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
+    assert used == ([(37, depth)] if depth >= products.EINSUM_MIN_DEPTH else [])
+    # and a conv deep enough to take the route reads the same as with BLAS
+    x = rng.standard_normal((1, 6, 8, 8)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 8, 5)).astype(np.float32)
+    conv = get_kernels("numpy")["conv2d"](x, w, strides=(1, 1), dilations=(1, 1), padding="same")
+    np.testing.assert_allclose(conv, ref.conv2d(x, w, None, (1, 1), (1, 1), "same"), rtol=1e-4, atol=1e-4)
+    assert used[-1] == (48, 72)
+
 ACTIVATION_REFERENCE = {
     "relu": lambda x: np.maximum(x, 0), "relu6": lambda x: np.clip(x, 0, 6),
     "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "tanh": np.tanh, "swish": lambda x: x / (1 + np.exp(-x)),

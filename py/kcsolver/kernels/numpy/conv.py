@@ -1,4 +1,4 @@
-"""Convolutions (NHWC): conv2d via im2col + one matmul, depthwise via a loop over kernel taps.
+"""Convolutions (NHWC): conv2d via im2col + one matrix product, depthwise via a loop over kernel taps.
 
 Padding follows TensorFlow: "valid", "same" (output = ceil(input / stride),
 the odd pixel of padding goes after), or explicit ((top, bottom), (left, right)).
@@ -10,6 +10,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .elementwise import apply_activation
+from .matmul import matrix_product
 
 
 def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
@@ -50,6 +51,18 @@ def windows(x, kh, kw, strides, dilations):
                       writeable=False)
 
 
+
+def window_max(view):
+    """The maximum of each window of a `windows` view, (N, OH, OW, C): one elementwise maximum per
+    window tap, which in Pyodide's NumPy is about twice as fast as reducing the two short strided axes."""
+    kh, kw = view.shape[3:5]
+    out = view[:, :, :, 0, 0].copy()
+    for i in range(kh):
+        for j in range(kw):
+            if i or j:
+                np.maximum(out, view[:, :, :, i, j], out=out)
+    return out
+
 def conv2d(x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", activation=None, alpha=None,
            pool=None):
     """`pool` (ph, pw): a max pool of that size and stride (valid) fused after the activation (graph.py)."""
@@ -59,17 +72,17 @@ def conv2d(x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", a
     pads = resolve_padding(padding, x.shape[1], x.shape[2], kh, kw, strides, dilations)
     x = np.ascontiguousarray(pad_input(x, pads), dtype=np.float32)
     if kh == kw == 1 and tuple(strides) == (1, 1):
-        out = x.reshape(-1, cin) @ w.reshape(cin, cout)
+        out = matrix_product(x.reshape(-1, cin), w.reshape(cin, cout))
         out = out.reshape(*x.shape[:3], cout)
     else:
         patches = windows(x, kh, kw, strides, dilations)
         n, oh, ow = patches.shape[:3]
         columns = patches.reshape(n * oh * ow, kh * kw * cin)  # the one copy (im2col)
-        out = (columns @ w.reshape(kh * kw * cin, cout)).reshape(n, oh, ow, cout)
+        out = matrix_product(columns, w.reshape(kh * kw * cin, cout)).reshape(n, oh, ow, cout)
     if b is not None:
         out += b
     out = apply_activation(out, activation, alpha)
-    return out if pool is None else windows(out, *pool, pool, (1, 1)).max(axis=(3, 4))
+    return out if pool is None else window_max(windows(out, *pool, pool, (1, 1)))
 
 
 def depthwise_conv2d(x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", activation=None,

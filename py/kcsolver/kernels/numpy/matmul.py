@@ -1,4 +1,5 @@
-"""Matrix products: dense layers (with fused bias and activation) and batched matmul."""
+"""Matrix products: dense layers (with fused bias and activation), batched matmul, and the 2-D
+product every conv uses, routed to the fastest loop this NumPy has."""
 
 from __future__ import annotations
 
@@ -7,12 +8,38 @@ import numpy as np
 from .elementwise import apply_activation
 
 
+def numpy_has_blas() -> bool:
+    """Whether this NumPy was built against a BLAS (CPython wheels: yes; Pyodide's: no)."""
+    config = getattr(getattr(np, "__config__", None), "CONFIG", {})
+    return bool(config.get("Build Dependencies", {}).get("blas", {}).get("found"))
+
+
+# Without BLAS (Pyodide), `a @ b` runs NumPy's plain strided triple loop. einsum("mk,nk->mn") with
+# both operands contiguous along k runs its unrolled dot-product loop instead: 1.9-2.4x faster on
+# the solvers' conv shapes in Pyodide 0.27.7 (docs/benchmarks.md), as long as the reduction is not
+# too short to amortise einsum's per-output-element set-up (a 3x3 conv on 1 channel: k = 9).
+HAS_BLAS = numpy_has_blas()
+EINSUM_MIN_DEPTH = 32
+
+
+def einsum_product(a, b):
+    """a @ b for 2-D float32 arrays through einsum's contiguous dot-product loop."""
+    return np.einsum("mk,nk->mn", np.ascontiguousarray(a), np.ascontiguousarray(b.T))
+
+
+def matrix_product(a, b):
+    """a (M, K) @ b (K, N), by the faster route on this NumPy."""
+    if HAS_BLAS or a.shape[1] < EINSUM_MIN_DEPTH:
+        return a @ b
+    return einsum_product(a, b)
+
+
 def matmul(a, b, bias=None, *, transpose_a=False, transpose_b=False, activation=None, alpha=None):
     if transpose_a:
         a = np.swapaxes(a, -1, -2)
     if transpose_b:
         b = np.swapaxes(b, -1, -2)
-    out = np.matmul(a, b)
+    out = matrix_product(a, b) if a.ndim == b.ndim == 2 else np.matmul(a, b)
     if out.dtype != np.float32 and a.dtype == np.float32:
         out = out.astype(np.float32)
     if bias is not None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conv import pad_input, resolve_padding, windows
+from .conv import pad_input, resolve_padding, window_max, windows
 
 
 def max_pool(x, *, ksize=(2, 2), strides=(2, 2), padding="valid"):
     kh, kw = ksize
     pads = resolve_padding(padding, x.shape[1], x.shape[2], kh, kw, strides, (1, 1))
     view = windows(pad_input(x, pads, -np.inf), kh, kw, strides, (1, 1))
-    return view.max(axis=(3, 4))
+    return window_max(view)
 
 
 def avg_pool(x, *, ksize=(2, 2), strides=(2, 2), padding="valid"):
