@@ -10,7 +10,8 @@ from kcsolver import InputError
 from kcsolver.captcha import (NO_TEXT, Recipe, RecipeError, Solver, crop_credits, crop_text_rows, decode_chunks,
                               decode_ctc, load_image)
 from kcsolver.captcha.decode import marginal, restrict
-from kcsolver.captcha.preprocess import resize
+from kcsolver.captcha.images import crop_text_columns
+from kcsolver.captcha.preprocess import preprocess, resize
 from kcsolver.synth import get_config, render
 
 CHARSET = "0123456789"
@@ -128,6 +129,49 @@ def test_recipe_keeps_text_row_cropping_through_a_round_trip():
     assert not Recipe.from_dict({**recipe.to_dict(), "crop_text_rows": False}).crop_text_rows
 
 
+def text_canvas(height=60, width=160, text=(slice(20, 44), slice(50, 90))):
+    canvas = np.full((height, width, 3), 240, np.uint8)
+    canvas[text] = 20
+    return canvas
+
+
+def test_text_columns_crop_keeps_the_text_plus_a_margin():
+    canvas = text_canvas()
+    canvas[[5, 50], [3, 150]] = 0  # noise dots left and right of the text
+    cropped = crop_text_columns(canvas)
+    assert cropped.shape == (60, 40 + 2 * 4, 3) and (cropped[:, 4:-4] == canvas[:, 50:90]).all()
+    blank = np.full((60, 160, 3), 255, np.uint8)
+    assert crop_text_columns(blank).shape == blank.shape
+
+
+@pytest.mark.parametrize("stretch", [1.0, 1.4])
+def test_text_stretch_scales_the_text_by_its_height_and_centres_it(stretch):
+    """With text_stretch the text keeps its proportions (times the stretch) wherever it sits on the canvas."""
+    base = {"charset": "01", "decoding": {"type": "ctc"}, "input": {"height": 48, "width": 128},
+            "crop_credits": False, "crop_text_rows": True}
+    recipe = Recipe.from_dict({**base, "text_stretch": stretch})
+    assert Recipe.from_dict(recipe.to_dict()).text_stretch == stretch
+    left, right = text_canvas(), text_canvas(text=(slice(20, 44), slice(110, 150)))
+    x = preprocess(left, recipe)[..., 0]
+    assert x.shape == (48, 128) and np.allclose(x, preprocess(right, recipe)[..., 0], atol=1e-5)
+    columns = np.flatnonzero(x.max(axis=0) > 0.5)
+    rows = np.flatnonzero(x.max(axis=1) > 0.5)
+    # rows: 24 text + 2 x 4 margin = 32 -> 48, so the 40 text columns become 40 * 1.5 * stretch
+    assert abs(len(columns) - 40 * 1.5 * stretch) <= 2 and abs(len(rows) - 24 * 1.5) <= 2
+    assert abs((columns[0] + columns[-1]) / 2 - 63.5) <= 1.5  # centred
+    assert x[:, :columns[0] - 8].max() == 0 and x[:, columns[-1] + 8:].max() == 0  # background around it
+    # without text_stretch the whole canvas is stretched to the input: the text's place shows
+    plain = preprocess(left, Recipe.from_dict(base))[..., 0]
+    assert np.flatnonzero(plain.max(axis=0) > 0.5)[0] < 45
+
+
+def test_text_stretch_never_overflows_the_input():
+    recipe = Recipe.from_dict({"charset": "01", "decoding": {"type": "ctc"}, "input": {"height": 48, "width": 128},
+                               "crop_credits": False, "crop_text_rows": True, "text_stretch": 4})
+    x = preprocess(text_canvas(text=(slice(20, 44), slice(5, 155, 4))), recipe)[..., 0]  # strokes, 150 px
+    columns = np.flatnonzero(x.max(axis=0) > 0.5)
+    assert x.shape == (48, 128) and columns[0] <= 6 and columns[-1] >= 121  # fills the width, squeezed
+
 @pytest.mark.parametrize("shape", [(60, 160), (92, 160), (60, 120), (30, 50), (48, 128), (200, 300)])
 def test_numpy_resize_matches_pillow_bilinear(shape):
     """The browser path has no Pillow: our resize must give what the models were trained on."""
@@ -216,6 +260,8 @@ def test_blank_and_tiny_images_get_no_answer_before_the_network_runs(image, why)
     ({"alphabet": "xyz"}, "not in the charset"),
     ({"presets": {"p": {"generation": "3.0"}}}, "presets.p.generation"),
     ({"presets": []}, "presets must be a JSON object"),
+    ({"text_stretch": "wide"}, "text_stretch must be a number"),
+    ({"text_stretch": 9}, "text_stretch must be a number"),
 ])
 def test_recipe_errors_name_the_field(change, message):
     with pytest.raises(RecipeError, match=message):

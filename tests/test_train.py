@@ -153,3 +153,19 @@ def test_no_text_images_are_images_without_text():
     for _ in range(10):
         image = no_text_image(rng)
         assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8 and image.shape[1] >= 90
+
+
+def test_a_text_stretch_run_keeps_it_through_a_resume_and_ships_it_in_the_recipe(tmp_path):
+    from kcsolver.synth import get_config, render
+
+    out = tmp_path / "run"
+    options = dict(steps=4, batch_size=4, workers=0, threads=1, checkpoint_every=2, log=lambda _: None,
+                   quantization=None)
+    assert train("l2_digits", out, stop_at=2, text_stretch=1.4, **options) is None
+    path = train("l2_digits", out, **options)  # resumed without naming it: the run keeps its input
+    solver = kcsolver.Solver.load(path)
+    assert solver.recipe.text_stretch == 1.4
+    image = render(get_config("l2_digits"), np.random.default_rng(2))[0]
+    assert solver.prepare(image).shape == (netlib.INPUT_HEIGHT, netlib.INPUT_WIDTH, 1)
+    result = solver.solve(image)  # four steps of training read nothing useful, but through this recipe
+    assert result.reason is not None or len(result.text) == 2

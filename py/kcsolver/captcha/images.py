@@ -115,22 +115,35 @@ def crop_credits(rgb: np.ndarray) -> np.ndarray:
     return rgb
 
 
-def crop_text_rows(rgb: np.ndarray, margin: int = 4) -> np.ndarray:
-    """Keep the band of rows that holds the text (plus a margin), so that canvases of any height give the
-    model glyphs of about one size. The band spans the middle 99% of the ink, which sparse noise dots
-    above or below the text barely move."""
+def text_band(rgb: np.ndarray, axis: int, margin: int) -> tuple[int, int] | None:
+    """The span of rows (axis 0) or columns (axis 1) that holds the middle 99% of the ink, plus a margin;
+    sparse noise dots off the text barely move it. None when the image has no ink."""
     gray = rgb.astype(np.float32).mean(axis=2)
-    ink = np.clip(np.median(gray) - gray, 0, None).sum(axis=1)
+    ink = np.clip(np.median(gray) - gray, 0, None).sum(axis=1 - axis)
     total = ink.sum()
     if total <= 0:
-        return rgb
+        return None
     cumulative = np.cumsum(ink) / total
-    top = int(np.searchsorted(cumulative, 0.005))
-    bottom = int(np.searchsorted(cumulative, 0.995)) + 1
-    top, bottom = max(0, top - margin), min(rgb.shape[0], bottom + margin)
-    if bottom - top < rgb.shape[0] // 3:  # not a text band (a blank or odd image): keep it all
+    start = int(np.searchsorted(cumulative, 0.005))
+    stop = int(np.searchsorted(cumulative, 0.995)) + 1
+    return max(0, start - margin), min(rgb.shape[axis], stop + margin)
+
+
+def crop_text_rows(rgb: np.ndarray, margin: int = 4) -> np.ndarray:
+    """Keep the band of rows that holds the text (plus a margin), so that canvases of any height give the
+    model glyphs of about one size."""
+    band = text_band(rgb, 0, margin)
+    if band is None or band[1] - band[0] < rgb.shape[0] // 3:  # not a text band (a blank or odd image)
         return rgb
-    return rgb[top:bottom]
+    return rgb[band[0]:band[1]]
+
+
+def crop_text_columns(rgb: np.ndarray, margin: int = 4) -> np.ndarray:
+    """Keep the columns that hold the text (plus a margin), for recipes that keep the text's aspect."""
+    band = text_band(rgb, 1, margin)
+    if band is None or band[1] - band[0] < 2 * margin + 4:  # nothing like text: keep it all
+        return rgb
+    return rgb[:, band[0]:band[1]]
 
 
 def reframe(rgb: np.ndarray, rows: int, columns: int) -> np.ndarray:

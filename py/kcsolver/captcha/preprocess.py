@@ -11,7 +11,7 @@ import functools
 
 import numpy as np
 
-from .images import crop_credits, crop_text_rows, reframe
+from .images import crop_credits, crop_text_columns, crop_text_rows, reframe
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
@@ -37,6 +37,21 @@ def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.einsum("ij,jkc,lk->ilc", rows, image, columns, optimize=True)
 
 
+def fit(image: np.ndarray, height: int, width: int, text_stretch: float | None = None,
+        background=None) -> np.ndarray:
+    """Resize to height x width. With text_stretch (the image cropped to its text first): scale by the
+    height, widen `text_stretch` times more (narrower when that would overflow the width) and centre the
+    result on `background`, so each character spans more of the CTC's frames."""
+    if not text_stretch:
+        return resize(image, height, width)
+    scaled = min(width, max(1, round(image.shape[1] * height / image.shape[0] * text_stretch)))
+    out = np.empty((height, width) + image.shape[2:], np.float32)
+    out[...] = background
+    left = (width - scaled) // 2
+    out[:, left:left + scaled] = resize(image, height, scaled)
+    return out
+
+
 def ink(gray: np.ndarray) -> np.ndarray:
     """1 = text, 0 = background: grey stretched between the image's darkest 1% and its median."""
     background = np.median(gray)
@@ -54,12 +69,17 @@ def preprocess(rgb: np.ndarray, recipe, framing: tuple[int, int] | None = None) 
         rgb = crop_text_rows(rgb)
     if framing is not None:
         rgb = reframe(rgb, *framing)
+    background = None
+    if recipe.text_stretch:  # the background colour before the crop, where it is most of the picture
+        background = np.median(rgb.reshape(-1, rgb.shape[2]), axis=0).astype(np.float32)
+        rgb = crop_text_columns(rgb)
     height, width, channels = int(spec["height"]), int(spec["width"]), int(spec.get("channels", 1))
     color = spec.get("color", "ink")
     if color == "rgb":
-        x = resize(rgb.astype(np.float32), height, width)
+        x = fit(rgb.astype(np.float32), height, width, recipe.text_stretch, background)
     else:
-        gray = resize(rgb.astype(np.float32) @ LUMA, height, width)
+        gray = fit(rgb.astype(np.float32) @ LUMA, height, width, recipe.text_stretch,
+                   None if background is None else background @ LUMA)
         x = ink(gray) if color == "ink" else gray / 255.0
         x = x[..., None]
         if channels == 3:

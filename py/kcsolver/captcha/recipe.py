@@ -7,7 +7,7 @@
      "input": {"height": 48, "width": 128, "channels": 1,
                "color": "ink" | "gray" | "rgb",         # ink: 1 = text, 0 = background (contrast-stretched)
                "scale": 1.0, "mean": [..], "std": [..]},  # x = (pixels * scale - mean) / std
-     "crop_credits": true, "crop_text_rows": false,
+     "crop_credits": true, "crop_text_rows": false, "text_stretch": 1.4,
      "presets": {"digits": {"alphabet": ..., "lengths": ..., "generation": ..., "description": ...}, ...}}
 
 A bundle with `presets` holds several solvers on one network (the shipped
@@ -42,6 +42,7 @@ class Recipe:
     lengths: list = field(default_factory=list)
     crop_credits: bool = True
     crop_text_rows: bool = False
+    text_stretch: float | None = None
     generations: list = field(default_factory=list)
     alphabet: str | None = None
     generation: str | None = None
@@ -99,6 +100,7 @@ class Recipe:
                      lengths=_lengths(data.get("lengths", []), f"{where}.lengths"),
                      crop_credits=bool(data.get("crop_credits", True)),
                      crop_text_rows=bool(data.get("crop_text_rows", False)),
+                     text_stretch=_stretch(data.get("text_stretch"), f"{where}.text_stretch"),
                      generations=generations,
                      alphabet=_alphabet(data.get("alphabet"), charset, f"{where}.alphabet"),
                      generation=_generation(data.get("generation"), generations, f"{where}.generation"))
@@ -115,6 +117,8 @@ class Recipe:
     def to_dict(self) -> dict:
         data = {"charset": self.charset, "decoding": self.decoding, "input": self.input, "lengths": self.lengths,
                 "crop_credits": self.crop_credits, "crop_text_rows": self.crop_text_rows}
+        if self.text_stretch:
+            data["text_stretch"] = self.text_stretch
         if self.generations:
             data["generations"] = self.generations
         if self.alphabet:
@@ -170,6 +174,14 @@ def _positive(value, where, limit=64):
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= limit:
         raise RecipeError(f"{where} must be an integer from 1 to {limit}, got {value!r}")
     return value
+
+
+def _stretch(value, where):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.25 <= value <= 4:
+        raise RecipeError(f"{where} must be a number from 0.25 to 4 (or absent), got {value!r}")
+    return float(value)
 
 
 def _lengths(value, where):

@@ -26,12 +26,17 @@ from . import net as netlib
 from .mixture import Mixture, get_mixture
 
 
-def recipe_for(mixture: Mixture) -> dict:
-    """The bundle recipe: the network's classes (charset per generation) and one preset per solver."""
-    return {"charset": mixture.charset, "generations": list(mixture.generations),
-            "decoding": {"type": "ctc", "blank": "last"},
-            "input": {"height": netlib.INPUT_HEIGHT, "width": netlib.INPUT_WIDTH, "channels": 1, "color": "ink"},
-            "crop_credits": True, "crop_text_rows": True, "presets": mixture.presets}
+def recipe_for(mixture: Mixture, text_stretch: float | None = None) -> dict:
+    """The bundle recipe: the network's classes (charset per generation) and one preset per solver.
+    `text_stretch`: the input is the text cropped and widened this much (docs/solvers.md), not the whole
+    canvas stretched to the width."""
+    recipe = {"charset": mixture.charset, "generations": list(mixture.generations),
+              "decoding": {"type": "ctc", "blank": "last"},
+              "input": {"height": netlib.INPUT_HEIGHT, "width": netlib.INPUT_WIDTH, "channels": 1, "color": "ink"},
+              "crop_credits": True, "crop_text_rows": True, "presets": mixture.presets}
+    if text_stretch:
+        recipe["text_stretch"] = text_stretch
+    return recipe
 
 
 def make_batch(mixture: Mixture, recipe: Recipe, rng: np.random.Generator, n: int):
@@ -82,24 +87,26 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
           checkpoint_every: int = 250, stop_at: int | None = None, init: Path | None = None,
           widths: tuple | None = None, head_channels: int = netlib.HEAD_CHANNELS,
           head_width: int = netlib.HEAD_WIDTH, teacher: Path | None = None,
-          mix: dict | None = None) -> Path | None:
+          mix: dict | None = None, text_stretch: float | None = None) -> Path | None:
     """Train (or resume) a network; export it when all steps are done. `stop_at` pauses at a step.
     `teacher`: a trained network (checkpoint.pt or model.json) whose per-column distributions the new one
     also learns to match (distillation: how a narrower network is made from a wider one).
-    `mix`: new weights for some parts of the mixture (configuration name -> weight)."""
-    mixture = get_mixture(config_name, mix)
-    recipe_dict = recipe_for(mixture)
-    recipe = Recipe.from_dict(recipe_dict)
+    `mix`: new weights for some parts of the mixture (configuration name -> weight).
+    `text_stretch`: train on text-cropped inputs (the recipe's text_stretch); a resumed run keeps its own."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     # The data workers take a core each; more training threads than the cores left only contend.
     torch.set_num_threads(threads or max(1, (os.cpu_count() or 2) - workers))
     checkpoint = out / "checkpoint.pt"
-    if checkpoint.exists():  # a resumed run keeps the shape it was started with
+    if checkpoint.exists():  # a resumed run keeps the shape and the input it was started with
         saved = torch.load(checkpoint, weights_only=False)
         widths, head_channels = saved.get("widths", widths), saved.get("head_channels", head_channels)
         head_width = saved.get("head_width", head_width)
+        text_stretch = saved.get("recipe", {}).get("text_stretch")
+    mixture = get_mixture(config_name, mix)
+    recipe_dict = recipe_for(mixture, text_stretch)
+    recipe = Recipe.from_dict(recipe_dict)
     classes = len(mixture.charset) * len(mixture.generations)
     model = netlib.CaptchaNet(classes, widths, head_channels, head_width)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
@@ -205,6 +212,10 @@ def main(argv=None) -> int:
                              "narrower --widths")
     parser.add_argument("--mix", type=parse_mix, help="new shares for parts of the mixture, e.g. classic=0.5 "
                         "(the others keep theirs; all are renormalised)")
+    parser.add_argument("--text-stretch", type=float,
+                        help="inputs are the text cropped, scaled by height and widened this much (e.g. 1.4; capped "
+                             "at the input width) instead of the whole canvas stretched to it: more CTC frames per "
+                             "character")
     args = parser.parse_args(argv)
 
     def log(message):
@@ -213,5 +224,6 @@ def main(argv=None) -> int:
     train(args.config, args.out or Path("runs") / args.config, args.steps, args.batch_size, args.lr, args.seed,
           args.workers, quantization=None if args.quantization == "none" else args.quantization, log=log,
           init=args.init, widths=tuple(int(v) for v in args.widths.split(",")) if args.widths else None,
-          head_channels=args.head_channels, head_width=args.head_width, teacher=args.teacher, mix=args.mix)
+          head_channels=args.head_channels, head_width=args.head_width, teacher=args.teacher, mix=args.mix,
+          text_stretch=args.text_stretch)
     return 0
