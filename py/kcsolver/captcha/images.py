@@ -139,7 +139,7 @@ def crop_text_rows(rgb: np.ndarray, margin: int = 4) -> np.ndarray:
 
 
 def crop_text_columns(rgb: np.ndarray, margin: int = 4) -> np.ndarray:
-    """Keep the columns that hold the text (plus a margin), for recipes that keep the text's aspect."""
+    """Keep the columns that hold the text (plus a margin), for recipes with text_stretch."""
     band = text_band(rgb, 1, margin)
     if band is None or band[1] - band[0] < 2 * margin + 4:  # nothing like text: keep it all
         return rgb

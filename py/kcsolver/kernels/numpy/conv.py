@@ -51,7 +51,6 @@ def windows(x, kh, kw, strides, dilations):
                       writeable=False)
 
 
-
 def window_max(view):
     """The maximum of each window of a `windows` view, (N, OH, OW, C): one elementwise maximum per
     window tap, which in Pyodide's NumPy is about twice as fast as reducing the two short strided axes."""
@@ -62,6 +61,7 @@ def window_max(view):
             if i or j:
                 np.maximum(out, view[:, :, :, i, j], out=out)
     return out
+
 
 def conv2d(x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", activation=None, alpha=None,
            pool=None):
