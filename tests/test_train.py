@@ -9,9 +9,11 @@ import torch  # the train extra is part of `make test`'s set-up
 
 import kcsolver
 from kcsolver.captcha import Recipe
+from kcsolver.errors import KcsolverError
 from kcsolver.train import net as netlib
 from kcsolver.train.loop import encode_labels, make_batch, parse_mix, train
 from kcsolver.train.mixture import get_mixture, kcaptcha_mixture, no_text_image
+from kcsolver.train.soup import soup
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +171,36 @@ def test_a_text_stretch_run_keeps_it_through_a_resume_and_ships_it_in_the_recipe
     assert solver.prepare(image).shape == (netlib.INPUT_HEIGHT, netlib.INPUT_WIDTH, 1)
     result = solver.solve(image)  # four steps of training read nothing useful, but through this recipe
     assert result.reason is not None or len(result.text) == 2
+
+
+def test_a_soup_is_the_weighted_average_of_its_ingredients(tmp_path, trained):
+    out, path, _ = trained
+    state = torch.load(out / "checkpoint.pt", weights_only=False)
+    first = netlib.import_weights(netlib.CaptchaNet(10), path)
+    torch.manual_seed(3)
+    second = netlib.CaptchaNet(10)  # another network of the same shape, with its own batch-norm statistics
+    for module in second.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+    other = netlib.export(second, tmp_path / "other", state["recipe"])
+    mixed = soup(tmp_path / "soup", [path, other], [0.25, 0.75], quantization=None)
+    assert mixed == tmp_path / "soup" / "model" / "model.json"  # where ship.py looks for a run's export
+    got = netlib.import_weights(netlib.CaptchaNet(10), mixed).state_dict()
+    a, b = first.state_dict(), second.state_dict()
+    for key in got:
+        if got[key].is_floating_point():
+            torch.testing.assert_close(got[key], 0.25 * a[key] + 0.75 * b[key], atol=1e-6, rtol=1e-6)
+    assert kcsolver.Solver.load(mixed).recipe.charset == "0123456789"
+
+
+def test_a_soup_refuses_other_networks_and_bad_shares_by_name(tmp_path, trained):
+    _, path, _ = trained
+    state = torch.load(path.parent.parent / "checkpoint.pt", weights_only=False)
+    wider = netlib.export(netlib.CaptchaNet(10, (8, 16, 24, 32, 40)), tmp_path / "wider", state["recipe"])
+    with pytest.raises(KcsolverError, match="differ in shape"):
+        soup(tmp_path / "a", [path, wider])
+    renamed = netlib.export(netlib.CaptchaNet(10), tmp_path / "renamed", {**state["recipe"], "charset": "abcdefghik"})
+    with pytest.raises(KcsolverError, match="another recipe"):
+        soup(tmp_path / "b", [path, renamed])
+    with pytest.raises(KcsolverError, match="summing to 1"):
+        soup(tmp_path / "c", [path, path], [0.5, 0.6])
