@@ -26,10 +26,10 @@ FLOORS = {
     ("digits", "digits_l4_6_png"): 0.995,    # 100% measured
     ("digits", "l2_digits_png"): 0.995,      # 100% measured
     ("stock23", "stock23_jpg"): 0.995,       # 100% measured
-    ("stock23", "stock20_true_png"): 0.99,   # 99.5% measured
-    ("classic", "classic126_jpg"): 0.98,     # 98.5% measured
+    ("stock23", "stock20_true_png"): 0.995,  # 100% measured
+    ("classic", "classic126_jpg"): 0.99,     # 99.5% measured
 }
-AUTO_FLOOR = 0.99  # every folder mixed, the solver chosen per image: 99.6% measured
+AUTO_FLOOR = 0.995  # every folder mixed, the solver chosen per image: 99.9% measured
 
 
 @functools.cache
