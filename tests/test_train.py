@@ -13,6 +13,7 @@ from kcsolver.errors import KcsolverError
 from kcsolver.train import net as netlib
 from kcsolver.train.loop import encode_labels, make_batch, parse_mix, train
 from kcsolver.train.mixture import get_mixture, kcaptcha_mixture, no_text_image
+from kcsolver.train.soup import main as soup_main
 from kcsolver.train.soup import soup
 
 
@@ -204,3 +205,14 @@ def test_a_soup_refuses_other_networks_and_bad_shares_by_name(tmp_path, trained)
         soup(tmp_path / "b", [path, renamed])
     with pytest.raises(KcsolverError, match="summing to 1"):
         soup(tmp_path / "c", [path, path], [0.5, 0.6])
+
+
+def test_the_soup_command_reports_bad_input_in_one_line(tmp_path, trained, capsys):
+    _, path, _ = trained
+    for argv, says in [([str(tmp_path / "a"), str(path), str(tmp_path / "missing.json")], "not an exported kcsolver"),
+                       ([str(tmp_path / "b"), str(path), str(path), "--shares", "half,half"], "separated by commas")]:
+        with pytest.raises(SystemExit) as exit_:
+            soup_main(argv)
+        assert exit_.value.code == 2 and says in capsys.readouterr().err
+    assert soup_main([str(tmp_path / "c"), str(path), str(path)]) == 0
+    assert (tmp_path / "c" / "model" / "model.json").exists()

@@ -1,7 +1,7 @@
 """Average the weights of fine-tunes of one network into one (a "model soup").
 
     python -m kcsolver.train.soup runs/soup site/models/kcaptcha/model.json \\
-        runs/classic_rebalance/model/model.json                # equal shares -> runs/soup/model/
+        runs/classic_rebalance2/model/model.json               # equal shares -> runs/soup/model/
     python -m kcsolver.train.ship kcaptcha --run runs/soup     # as any training run
 
 Networks fine-tuned from the same weights stay close enough that their average
@@ -43,8 +43,7 @@ def soup(out: Path, models: list[Path], shares: list[float] | None = None, quant
     classes = len(recipe["charset"]) * len(recipe["generations"])
     nets = [netlib.load_trained(path, classes) for path in models]
     states = [net.state_dict() for net in nets]
-    if any(state.keys() != states[0].keys() or any(state[k].shape != states[0][k].shape for k in state)
-           for state in states):
+    if any(state[key].shape != states[0][key].shape for state in states for key in state):
         raise KcsolverError("the models differ in shape: only fine-tunes of one network mix")
     averaged = {key: sum(share * state[key].double() for share, state in zip(shares, states)).to(states[0][key].dtype)
                 for key in states[0]}
@@ -52,12 +51,19 @@ def soup(out: Path, models: list[Path], shares: list[float] | None = None, quant
     return netlib.export(nets[0], Path(out) / "model", recipe, quantization)
 
 
+def shares_arg(text: str) -> list[float]:
+    try:
+        return [float(value) for value in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give numbers separated by commas, e.g. 0.5,0.5") from None
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kcsolver.train.soup", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path, help="run folder: the average is written to OUT/model/")
     parser.add_argument("models", type=Path, nargs="+", help="exported model.json files of one network's fine-tunes")
-    parser.add_argument("--shares", type=lambda s: [float(v) for v in s.split(",")],
+    parser.add_argument("--shares", type=shares_arg,
                         help="comma-separated weights, one per model, summing to 1 (default: equal)")
     args = parser.parse_args(argv)
     try:
