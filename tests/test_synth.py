@@ -13,6 +13,8 @@ from conftest import REAL
 from kcsolver.synth import CONFIGS, GENERATIONS, get_config, render, write_dataset
 from kcsolver.synth.compare import comparison_table, image_statistics
 from kcsolver.synth.lookalike import available, lookalike_strip
+from kcsolver.synth.occlusion import glyph_interleaving, glyph_visibility, replay
+from kcsolver.synth.occlusion import report as occlusion_report
 from kcsolver.synth.render import (CLASSIC_SYMBOLS, CREDITS_HEIGHT, STOCK_SYMBOLS, Style, credits_strip, paste,
                                    place_text, random_style, touching_shift)
 from kcsolver.synth.strips import ALPHABET, FONT_DIR, GD_TRANSPARENT, real_strips
@@ -205,3 +207,38 @@ def test_comparison_with_a_real_folder():
     assert "| credits strip present |" in table and table.count("\n| ") >= 9
     rows = {line.split(" | ")[0].lstrip("| "): line for line in table.splitlines() if line.startswith("| image height")}
     assert rows  # both sides measured the same statistics
+
+
+def test_glyph_visibility_and_interleaving_of_placed_glyphs():
+    config = get_config("classic")
+    strip = real_strips("v1")[0]
+    style = style_for(config, strip)
+    width = strip.glyph("8").shape[1]
+    style.placements = [("8", 1, 0), ("8", 1 + width + 5, 0)]  # side by side, 5 px apart
+    assert glyph_visibility(style) == [1.0, 1.0] and glyph_interleaving(style) == [0.0, 0.0]
+    style.placements = [("8", 1, 0), ("8", 1, 0)]  # one on the other: nothing of either is its own
+    assert glyph_visibility(style) == [0.0, 0.0] and glyph_interleaving(style) == [1.0, 1.0]
+    style.placements = [("8", 1, 0), ("8", 1 + width // 2, 0)]  # half over: partly covered, partly interleaved
+    assert all(0.2 < v < 0.9 for v in glyph_visibility(style) + glyph_interleaving(style))
+
+
+def test_render_records_where_it_pasted_each_glyph():
+    image, label, style = render(get_config("classic"), np.random.default_rng(5))
+    assert [symbol for symbol, _x, _y in style.placements] == list(label)
+    xs = [x for _symbol, x, _y in style.placements]
+    assert xs[0] == 1 and xs == sorted(xs)  # from x = 1, left to right
+
+
+def test_occlusion_report_replays_a_synth_folder_and_places_its_misreads(tmp_path):
+    rows = write_dataset(tmp_path, get_config("classic"), 6, seed=11)
+    images = replay("classic", 6, 11)
+    assert [label for label, _, _ in images] == [label for _name, label in rows]
+    name, label = rows[4]
+    error = {"file": str(tmp_path / name), "label": label, "read": label[:-1], "confidence": 0.99}
+    text = occlusion_report(images, [error])
+    for table in text.split("\n\n")[:2]:  # per table, bucket rows "0.3-0.5 | images | share | misread | rate"
+        rows = [line.split(" | ") for line in table.splitlines()[2:]]
+        assert sum(int(row[1]) for row in rows) == 6 and sum(int(row[3]) for row in rows) == 1
+    assert f"{label!r} read {label[:-1]!r} (0.990)" in text
+    with pytest.raises(ValueError, match="were --config, -n and --seed those of the folder"):
+        occlusion_report(replay("classic", 6, 12), [error])

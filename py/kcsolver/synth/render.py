@@ -103,6 +103,7 @@ class Style:
     shear: float = 0.0        # training only: slant of the whole text (sx += shear * (y - h/2))
     stretch: float = 1.0      # training only: vertical scale of the whole text
     wave_gain: float = 1.0    # training only: multiplies the wave amplitudes
+    placements: list = field(default_factory=list)  # (symbol, x, y): where each glyph was pasted
 
 
 def php_round(value: float) -> int:
@@ -228,11 +229,13 @@ def place_text(text: str, config: CaptchaConfig, style: Style, rng: np.random.Ge
     canvas = np.full((style.height, style.width), 255, np.uint8)
     odd = 1 if rng.integers(0, 2) else -1
     x = 1
+    style.placements = []
     for index, symbol in enumerate(text):
         y = glyph_top(index, generation, style, strip.height, odd, rng)
         shift = touching_shift(canvas, strip, symbol, x, y, generation, rng) if index > 0 else 0
         glyph = strip.glyph(symbol)
         paste(canvas, glyph, x - shift, int(y))  # int(): PHP truncates toward zero
+        style.placements.append((symbol, x - shift, int(y)))
         x += glyph.shape[1] - shift
     if x >= style.width - 10:
         return None

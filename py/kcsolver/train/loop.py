@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,13 @@ def encode_labels(labels, mixture: Mixture):
     return targets, lengths
 
 
+def batch_loss(per_image: torch.Tensor, hard_share: float = 0.0) -> torch.Tensor:
+    """The batch's mean loss, plus (hard-example mining) the `hard_share` highest losses counted again."""
+    hard = int(round(hard_share * len(per_image)))
+    extra = per_image.topk(hard).values.sum() / len(per_image) if hard else 0.0
+    return per_image.mean() + extra
+
+
 def free_accuracy(model, x, labels, mixture: Mixture) -> float:
     """Share of images whose free reading (best path over all classes) gives the label in its generation."""
     probs = netlib.torch_probabilities(model, x)
@@ -87,12 +95,16 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
           checkpoint_every: int = 250, stop_at: int | None = None, init: Path | None = None,
           widths: tuple | None = None, head_channels: int = netlib.HEAD_CHANNELS,
           head_width: int = netlib.HEAD_WIDTH, teacher: Path | None = None,
-          mix: dict | None = None, text_stretch: float | None = None) -> Path | None:
+          mix: dict | None = None, text_stretch: float | None = None, hard_share: float = 0.0,
+          interleaved: float = 0.0) -> Path | None:
     """Train (or resume) a network; export it when all steps are done. `stop_at` pauses at a step.
     `teacher`: a trained network (checkpoint.pt or model.json) whose per-column distributions the new one
     also learns to match (distillation: how a narrower network is made from a wider one).
     `mix`: new weights for some parts of the mixture (configuration name -> weight).
-    `text_stretch`: train on text-cropped inputs (the recipe's text_stretch); a resumed run keeps its own."""
+    `text_stretch`: train on text-cropped inputs (the recipe's text_stretch); a resumed run keeps its own.
+    `hard_share`: the images with the highest loss, this share of each batch, count twice in the loss
+    (hard-example mining: the rare misreads get more of the gradient).
+    `interleaved`: this share of the text images is redrawn until two glyphs interleave (mixture.py)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -104,14 +116,14 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
         widths, head_channels = saved.get("widths", widths), saved.get("head_channels", head_channels)
         head_width = saved.get("head_width", head_width)
         text_stretch = saved.get("recipe", {}).get("text_stretch")
-    mixture = get_mixture(config_name, mix)
+    mixture = replace(get_mixture(config_name, mix), interleaved=interleaved)
     recipe_dict = recipe_for(mixture, text_stretch)
     recipe = Recipe.from_dict(recipe_dict)
     classes = len(mixture.charset) * len(mixture.generations)
     model = netlib.CaptchaNet(classes, widths, head_channels, head_width)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.15)
-    ctc = nn.CTCLoss(blank=classes, zero_infinity=True)
+    ctc = nn.CTCLoss(blank=classes, zero_infinity=True, reduction="none")
     step = 0
     if init is not None and not checkpoint.exists():  # fine-tuning: start from another run's weights
         source = netlib.load_trained(init, classes)
@@ -145,7 +157,8 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
         logits = model(x)
         log_probs = logits.log_softmax(-1).permute(1, 0, 2)
         input_lengths = torch.full((x.shape[0],), log_probs.shape[0], dtype=torch.long)
-        loss = ctc(log_probs, targets, input_lengths, lengths)
+        per_image = ctc(log_probs, targets, input_lengths, lengths) / lengths.clamp(min=1)  # as reduction="mean"
+        loss = batch_loss(per_image, hard_share)
         if guide is not None:  # KL(teacher || student) per column, averaged over columns and images
             with torch.no_grad():
                 guide_log_probs = guide(x).log_softmax(-1).permute(1, 0, 2)
@@ -212,6 +225,11 @@ def main(argv=None) -> int:
                              "narrower --widths")
     parser.add_argument("--mix", type=parse_mix, help="new shares for parts of the mixture, e.g. classic=0.5 "
                         "(the others keep theirs; all are renormalised)")
+    parser.add_argument("--hard-share", type=float, default=0.0,
+                        help="this share of each batch, the images with the highest loss, counts twice (e.g. 0.25)")
+    parser.add_argument("--interleaved", type=float, default=0.0,
+                        help="this share of the text images is redrawn until two glyphs share most of their "
+                             "columns, the cases most misreads come from (e.g. 0.3)")
     parser.add_argument("--text-stretch", type=float,
                         help="inputs are the text cropped, scaled by height and widened this much (e.g. 1.4; capped "
                              "at the input width) instead of the whole canvas stretched to it: more CTC frames per "
@@ -225,5 +243,6 @@ def main(argv=None) -> int:
           args.workers, quantization=None if args.quantization == "none" else args.quantization, log=log,
           init=args.init, widths=tuple(int(v) for v in args.widths.split(",")) if args.widths else None,
           head_channels=args.head_channels, head_width=args.head_width, teacher=args.teacher, mix=args.mix,
-          text_stretch=args.text_stretch)
+          text_stretch=args.text_stretch, hard_share=args.hard_share,
+          interleaved=args.interleaved)
     return 0
