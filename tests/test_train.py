@@ -11,10 +11,8 @@ import kcsolver
 from kcsolver.captcha import Recipe
 from kcsolver.errors import KcsolverError
 from kcsolver.train import net as netlib
-from kcsolver.synth import get_config, render
-from kcsolver.synth.occlusion import glyph_interleaving
 from kcsolver.train.loop import batch_loss, encode_labels, make_batch, parse_mix, train
-from kcsolver.train.mixture import INTERLEAVED, get_mixture, kcaptcha_mixture, no_text_image, render_interleaved
+from kcsolver.train.mixture import get_mixture, kcaptcha_mixture, no_text_image
 from kcsolver.train.soup import main as soup_main
 from kcsolver.train.soup import soup
 
@@ -157,16 +155,6 @@ def test_hard_examples_count_twice_in_the_batch_loss():
     losses = torch.tensor([1.0, 2.0, 3.0, 4.0])
     assert batch_loss(losses).item() == 2.5
     assert batch_loss(losses, 0.5).item() == 2.5 + (4.0 + 3.0) / 4  # the two highest, once more
-
-
-def test_interleaved_drawing_finds_the_packing_s_hard_cases():
-    config = get_config("classic")
-    share = {}
-    for name, draw in (("plain", render), ("interleaved", render_interleaved)):
-        rng = np.random.default_rng(4)
-        styles = [draw(config, rng)[2] for _ in range(40)]
-        share[name] = np.mean([max(glyph_interleaving(style)) >= INTERLEAVED for style in styles])
-    assert share["plain"] < 0.3 and share["interleaved"] > 0.5  # ~13% of 1.2.6 images, ~67% after 8 tries
 
 
 def test_no_text_images_are_images_without_text():

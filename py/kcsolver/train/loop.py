@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -95,16 +94,14 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
           checkpoint_every: int = 250, stop_at: int | None = None, init: Path | None = None,
           widths: tuple | None = None, head_channels: int = netlib.HEAD_CHANNELS,
           head_width: int = netlib.HEAD_WIDTH, teacher: Path | None = None,
-          mix: dict | None = None, text_stretch: float | None = None, hard_share: float = 0.0,
-          interleaved: float = 0.0) -> Path | None:
+          mix: dict | None = None, text_stretch: float | None = None, hard_share: float = 0.0) -> Path | None:
     """Train (or resume) a network; export it when all steps are done. `stop_at` pauses at a step.
     `teacher`: a trained network (checkpoint.pt or model.json) whose per-column distributions the new one
     also learns to match (distillation: how a narrower network is made from a wider one).
     `mix`: new weights for some parts of the mixture (configuration name -> weight).
     `text_stretch`: train on text-cropped inputs (the recipe's text_stretch); a resumed run keeps its own.
     `hard_share`: the images with the highest loss, this share of each batch, count twice in the loss
-    (hard-example mining: the rare misreads get more of the gradient).
-    `interleaved`: this share of the text images is redrawn until two glyphs interleave (mixture.py)."""
+    (hard-example mining: the rare misreads get more of the gradient)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -116,7 +113,7 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
         widths, head_channels = saved.get("widths", widths), saved.get("head_channels", head_channels)
         head_width = saved.get("head_width", head_width)
         text_stretch = saved.get("recipe", {}).get("text_stretch")
-    mixture = replace(get_mixture(config_name, mix), interleaved=interleaved)
+    mixture = get_mixture(config_name, mix)
     recipe_dict = recipe_for(mixture, text_stretch)
     recipe = Recipe.from_dict(recipe_dict)
     classes = len(mixture.charset) * len(mixture.generations)
@@ -227,9 +224,6 @@ def main(argv=None) -> int:
                         "(the others keep theirs; all are renormalised)")
     parser.add_argument("--hard-share", type=float, default=0.0,
                         help="this share of each batch, the images with the highest loss, counts twice (e.g. 0.25)")
-    parser.add_argument("--interleaved", type=float, default=0.0,
-                        help="this share of the text images is redrawn until two glyphs share most of their "
-                             "columns, the cases most misreads come from (e.g. 0.3)")
     parser.add_argument("--text-stretch", type=float,
                         help="inputs are the text cropped, scaled by height and widened this much (e.g. 1.4; capped "
                              "at the input width) instead of the whole canvas stretched to it: more CTC frames per "
@@ -243,6 +237,5 @@ def main(argv=None) -> int:
           args.workers, quantization=None if args.quantization == "none" else args.quantization, log=log,
           init=args.init, widths=tuple(int(v) for v in args.widths.split(",")) if args.widths else None,
           head_channels=args.head_channels, head_width=args.head_width, teacher=args.teacher, mix=args.mix,
-          text_stretch=args.text_stretch, hard_share=args.hard_share,
-          interleaved=args.interleaved)
+          text_stretch=args.text_stretch, hard_share=args.hard_share)
     return 0

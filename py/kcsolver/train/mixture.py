@@ -19,13 +19,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..synth import get_config, render, roundtrip
-from ..synth.occlusion import glyph_interleaving
 from ..synth.render import CLASSIC_SYMBOLS, DIGITS, STOCK_SYMBOLS, CaptchaConfig, credits_strip
 
 LOOKALIKE = 0.12  # share of training images drawn with look-alike system faces instead of the real strips
-# With `interleaved`, an image counts as interleaved when one of its glyphs shares this much of its ink
-# columns with others (synth/occlusion.py; about 11% of 1.2.6 images, which hold half the misreads).
-INTERLEAVED = 0.7
 
 
 @dataclass(frozen=True)
@@ -36,7 +32,6 @@ class Mixture:
     charset: str          # the network's symbols
     generations: tuple    # the drawing styles it tells apart (its classes repeat the charset per style)
     presets: dict         # solver name -> {alphabet, lengths, generation, description}
-    interleaved: float = 0.0  # share of text images redrawn until glyphs interleave (INTERLEAVED, below)
 
     def sample(self, rng: np.random.Generator):
         """(RGB image as a decoder sees it, label, generation index); label '' for images without text."""
@@ -44,26 +39,12 @@ class Mixture:
             return no_text_image(rng), "", 0
         weights = np.array([w for _, w in self.parts])
         config = self.parts[rng.choice(len(self.parts), p=weights / weights.sum())][0]
-        # The packing's hardest cases; without `interleaved` the random stream is what it always was.
-        if self.interleaved and max(config.lengths) > 2 and rng.random() < self.interleaved:
-            image, label, _style = render_interleaved(config, rng)
-        else:
-            image, label, _style = render(config, rng)
+        image, label, _style = render(config, rng)
         return roundtrip(image, config, rng), label, self.generations.index(config.generation)
 
     def targets(self, label: str, generation: int) -> list[int]:
         """CTC target classes of a label drawn in a generation."""
         return [generation * len(self.charset) + self.charset.index(c) for c in label]
-
-
-def render_interleaved(config: CaptchaConfig, rng: np.random.Generator, attempts: int = 8):
-    """`render`, redrawn (at most `attempts` times) until a glyph shares INTERLEAVED of its ink columns
-    with others: ~5% (2-6 digits) to ~13% (1.2.6) of images do, and they hold half the misreads."""
-    for _attempt in range(attempts):
-        image, label, style = render(config, rng)
-        if max(glyph_interleaving(style)) >= INTERLEAVED:
-            break
-    return image, label, style
 
 
 def _training(name: str, **overrides) -> CaptchaConfig:
