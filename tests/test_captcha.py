@@ -42,6 +42,30 @@ def test_ctc_length_constraint_picks_best_allowed_path():
     assert text == "73" and chars[1] == ("3", pytest.approx(0.45))
 
 
+def test_ctc_length_constraint_finds_the_most_probable_path_of_an_allowed_length():
+    """Against every path, enumerated: the decoder's path has an allowed length and the highest probability."""
+    import itertools
+
+    from kcsolver.captcha.decode import best_path, path_log_probability
+
+    rng = np.random.default_rng(5)
+    for case in range(60):
+        steps, classes = int(rng.integers(2, 7)), int(rng.integers(2, 4))  # classes include the blank
+        probs = rng.dirichlet(np.full(classes, 0.4), size=steps)
+        lengths = sorted({int(n) for n in rng.integers(1, 5, size=2)})
+
+        def emitted(path):
+            return sum(k != classes - 1 and (t == 0 or k != path[t - 1]) for t, k in enumerate(path))
+
+        allowed = [path for path in itertools.product(range(classes), repeat=steps) if emitted(path) in lengths]
+        found = best_path(probs, lengths)
+        if not allowed:
+            continue
+        assert emitted(list(found)) in lengths, case
+        assert path_log_probability(probs, found) == pytest.approx(
+            max(path_log_probability(probs, path) for path in allowed)), case
+
+
 def test_chunk_decoding_sigmoid_heads():
     scores = np.zeros((2, 10))
     scores[0, 5], scores[1, 1] = 0.98, 0.6

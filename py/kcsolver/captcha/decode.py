@@ -81,42 +81,46 @@ def _best_path_with_length(probs, blank, lengths):
     """Viterbi over states (characters emitted n, current frame's class k); small T, small L.
 
     From (n, k) a frame may stay on k, go to blank, or emit a symbol different from k (n + 1). Each
-    frame updates every state at once (NumPy over n and k): in the browser's Python a loop over n
-    per frame cost more than the network's prediction."""
+    frame updates every state at once (NumPy over n and k), with a dozen array operations: in the
+    browser's Python each one costs microseconds, and a per-state loop cost more than the network."""
     steps, classes = probs.shape
     logp = np.log(np.maximum(probs, 1e-12))
     target = max(lengths)
     neg = -1e30
     score = np.full((target + 1, classes), neg)  # best log probability of being in state (n, k)
-    back_n = np.zeros((steps, target + 1, classes), np.int64)
-    back_k = np.zeros((steps, target + 1, classes), np.int64)
     score[0, blank] = logp[0, blank]
     score[1, :blank] = logp[0, :blank]
+    rows = np.arange(target + 1)
     symbols = np.arange(classes)
-    is_blank = symbols == blank
-    emitted = np.arange(target + 1)[:, None]
+    # the way into (n, k) other than staying comes from row n - 1 for a symbol, from row n for the blank
+    came_from_row = np.where(symbols == blank, rows[:, None], rows[:, None] - 1)
+    took_other = np.zeros((steps, target + 1, classes), bool)  # per frame: which states did not stay
+    other_k = np.zeros((steps, target + 1, classes), np.int64)   # and the class they came from
+    other = np.empty_like(score)
+    other[0] = neg
     for t in range(1, steps):
-        # the other way into (n, k): blank from the best state with n emitted, or a new symbol k from the
-        # best state with n - 1 emitted whose class is not k (the runner-up when the best is k itself)
-        best_any = score.argmax(axis=1)
-        order = np.argsort(score[:-1], axis=1)[:, ::-1]
-        emit_from = np.where(symbols == order[:, :1], order[:, 1:2], order[:, :1])
-        emit = np.concatenate([np.full((1, classes), neg), np.take_along_axis(score[:-1], emit_from, axis=1)])
-        emit_from = np.concatenate([symbols[None], emit_from])
-        other = np.where(is_blank, score[emitted[:, 0], best_any][:, None], emit)
-        other_n = np.where(is_blank, emitted, emitted - 1)
-        other_k = np.where(is_blank, best_any[:, None], emit_from)
-        take_other = other > score  # ties keep the stay move
-        back_n[t] = np.where(take_other, other_n, emitted)
-        back_k[t] = np.where(take_other, other_k, symbols)
-        score = np.where(take_other, other, score) + logp[t]
+        # each row's best class and its runner-up: a new symbol k comes from the best state of row n - 1
+        # whose class is not k, the blank from the best state of row n
+        best_k = score.argmax(axis=1)
+        best = score[rows, best_k]
+        runner = score.copy()
+        runner[rows, best_k] = neg
+        second_k = runner.argmax(axis=1)
+        is_best = symbols == best_k[:-1, None]
+        other[1:] = np.where(is_best, runner[rows[:-1], second_k[:-1]][:, None], best[:-1, None])
+        other_k[t, 1:] = np.where(is_best, second_k[:-1, None], best_k[:-1, None])
+        other[:, blank] = best
+        other_k[t, :, blank] = best_k
+        took_other[t] = take = other > score  # ties keep the stay move
+        score = np.where(take, other, score) + logp[t]
     allowed = [n for n in lengths if n <= target]
     n, k = max(((n, k) for n in allowed for k in range(classes)), key=lambda nk: score[nk])
     if score[n, k] <= neg / 2:
         return None
     path = [k]
     for t in range(steps - 1, 0, -1):
-        n, k = back_n[t, n, k], back_k[t, n, k]
+        if took_other[t, n, k]:
+            n, k = came_from_row[n, k], other_k[t, n, k]
         path.append(int(k))
     return path[::-1]
 

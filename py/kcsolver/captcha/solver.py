@@ -152,6 +152,13 @@ class Solver:
         groups = ([self.recipe.generations.index(recipe.generation)] if recipe.generation
                   else list(range(self.recipe.groups)))
         probs = restrict(output, self.recipe.groups, symbols, groups)
+        # The frame-wise best path bounds every path of this solver, of any length: when even it fits too
+        # badly, the reading is refused whatever its length, and the length-constrained search (most of the
+        # decoding's time in the browser) is skipped. `fit` is then that bound, itself below FIT_MIN.
+        free_path = probs.argmax(axis=1)
+        fit_bound = path_log_probability(probs, free_path) - free_log_probability
+        if fit_bound < math.log(FIT_MIN):
+            return Result("", 0.0, [], solver=name, fit=math.exp(fit_bound))
         path = best_path(probs, recipe.lengths)
         text, chars = collapse(path, probs, alphabet)
         fit = min(1.0, math.exp(min(0.0, path_log_probability(probs, path) - free_log_probability)))
