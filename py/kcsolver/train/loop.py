@@ -94,14 +94,16 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
           checkpoint_every: int = 250, stop_at: int | None = None, init: Path | None = None,
           widths: tuple | None = None, head_channels: int = netlib.HEAD_CHANNELS,
           head_width: int = netlib.HEAD_WIDTH, teacher: Path | None = None,
-          mix: dict | None = None, text_stretch: float | None = None, hard_share: float = 0.0) -> Path | None:
+          mix: dict | None = None, text_stretch: float | None = None, hard_share: float = 0.0,
+          subframes: int = 1) -> Path | None:
     """Train (or resume) a network; export it when all steps are done. `stop_at` pauses at a step.
     `teacher`: a trained network (checkpoint.pt or model.json) whose per-column distributions the new one
     also learns to match (distillation: how a narrower network is made from a wider one).
     `mix`: new weights for some parts of the mixture (configuration name -> weight).
     `text_stretch`: train on text-cropped inputs (the recipe's text_stretch); a resumed run keeps its own.
     `hard_share`: the images with the highest loss, this share of each batch, count twice in the loss
-    (hard-example mining: the rare misreads get more of the gradient)."""
+    (hard-example mining: the rare misreads get more of the gradient).
+    `subframes`: CTC frames per column (net.py); `init` from a network with one widens into it."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -111,22 +113,26 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
     if checkpoint.exists():  # a resumed run keeps the shape and the input it was started with
         saved = torch.load(checkpoint, weights_only=False)
         widths, head_channels = saved.get("widths", widths), saved.get("head_channels", head_channels)
-        head_width = saved.get("head_width", head_width)
+        head_width, subframes = saved.get("head_width", head_width), saved.get("subframes", 1)
         text_stretch = saved.get("recipe", {}).get("text_stretch")
     mixture = get_mixture(config_name, mix)
     recipe_dict = recipe_for(mixture, text_stretch)
     recipe = Recipe.from_dict(recipe_dict)
     classes = len(mixture.charset) * len(mixture.generations)
-    model = netlib.CaptchaNet(classes, widths, head_channels, head_width)
+    model = netlib.CaptchaNet(classes, widths, head_channels, head_width, subframes)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.15)
     ctc = nn.CTCLoss(blank=classes, zero_infinity=True, reduction="none")
     step = 0
     if init is not None and not checkpoint.exists():  # fine-tuning: start from another run's weights
         source = netlib.load_trained(init, classes)
-        if (source.widths, source.head_channels) == (model.widths, model.head_channels):
+        if (source.widths, source.head_channels, source.subframes) == (model.widths, model.head_channels,
+                                                                       model.subframes):
             model.load_state_dict(source.state_dict())
             log(f"starting from the weights in {init}")
+        elif source.subframes != model.subframes:
+            netlib.widen_frames(model, source)
+            log(f"starting from the weights in {init}, each frame repeated {model.subframes} times")
         else:  # a narrower network: keep the wider one's most important channels
             netlib.prune_into(model, source)
             log(f"starting from the weights in {init}, pruned from {source.widths} + {source.head_channels} "
@@ -180,7 +186,7 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "schedule": schedule.state_dict(), "step": step, "steps": steps, "config": config_name, "mix": mix,
                         "recipe": recipe_dict, "widths": model.widths, "head_channels": model.head_channels,
-                        "head_width": model.head_width},
+                        "head_width": model.head_width, "subframes": model.subframes},
                        checkpoint)
     if step < steps:
         log(f"paused at step {step}/{steps}; run the same command again to resume")
@@ -224,6 +230,9 @@ def main(argv=None) -> int:
                         "(the others keep theirs; all are renormalised)")
     parser.add_argument("--hard-share", type=float, default=0.0,
                         help="this share of each batch, the images with the highest loss, counts twice (e.g. 0.25)")
+    parser.add_argument("--subframes", type=int, default=1,
+                        help="CTC frames per column (e.g. 2: glyphs that share columns get frames of their own); "
+                             "--init from a network with one frame per column widens it")
     parser.add_argument("--text-stretch", type=float,
                         help="inputs are the text cropped, scaled by height and widened this much (e.g. 1.4; capped "
                              "at the input width) instead of the whole canvas stretched to it: more CTC frames per "
@@ -237,5 +246,5 @@ def main(argv=None) -> int:
           args.workers, quantization=None if args.quantization == "none" else args.quantization, log=log,
           init=args.init, widths=tuple(int(v) for v in args.widths.split(",")) if args.widths else None,
           head_channels=args.head_channels, head_width=args.head_width, teacher=args.teacher, mix=args.mix,
-          text_stretch=args.text_stretch, hard_share=args.hard_share)
+          text_stretch=args.text_stretch, hard_share=args.hard_share, subframes=args.subframes)
     return 0

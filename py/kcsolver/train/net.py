@@ -7,6 +7,13 @@ softmax: output (32 time steps, classes + 1). The shipped network uses widths
 16, 32, 64, 64, 80, a 6 x 3 head with 96 channels (about 42 M multiply-adds,
 0.5 MB in float16); `train --widths/--head-channels/--head-width` change them.
 The batch norms fold into the convolutions when kcsolver loads it.
+
+`subframes` > 1 lets the classifier emit that many CTC frames per column (a
+dense layer with subframes x (classes + 1) outputs, reshaped to 32 x subframes
+frames): two glyphs drawn in the same columns, as KCAPTCHA's packing draws
+them, or a doubled symbol then have frames of their own, for about 0.4 M
+multiply-adds more. A 1-frame network widens into one exactly (`widen_frames`):
+each frame repeated reads the same text, since CTC merges repeats.
 """
 
 from __future__ import annotations
@@ -29,16 +36,20 @@ HEAD_HEIGHT, HEAD_WIDTH = 6, 3
 
 class CaptchaNet(nn.Module):
     def __init__(self, classes: int, widths: tuple | None = None, head_channels: int = HEAD_CHANNELS,
-                 head_width: int = HEAD_WIDTH):
+                 head_width: int = HEAD_WIDTH, subframes: int = 1):
         """`classes`: output classes without the blank; `widths`: output channels of the five 3x3 blocks
-        (default BLOCKS'); `head_channels`: features per column; `head_width`: the head's kernel width (odd)."""
+        (default BLOCKS'); `head_channels`: features per column; `head_width`: the head's kernel width (odd);
+        `subframes`: CTC frames per column."""
         super().__init__()
         widths = tuple(widths or (out for out, _pool in BLOCKS))
         if len(widths) != len(BLOCKS):
             raise ValueError(f"CaptchaNet has {len(BLOCKS)} blocks; got widths {widths}")
         if head_width % 2 != 1:
             raise ValueError(f"the head's kernel width must be odd, got {head_width}")
+        if subframes < 1:
+            raise ValueError(f"subframes must be 1 or more, got {subframes}")
         self.widths, self.head_channels, self.head_width = widths, head_channels, head_width
+        self.classes, self.subframes = classes, subframes
         layers, channels = [], 1
         for out, (_default, pool) in zip(widths, BLOCKS):
             layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU()]
@@ -50,12 +61,13 @@ class CaptchaNet(nn.Module):
                    nn.BatchNorm2d(head_channels), nn.ReLU()]
         self.features = nn.Sequential(*layers)
         self.dropout = nn.Dropout(0.2)
-        self.classifier = nn.Linear(head_channels, classes + 1)
+        self.classifier = nn.Linear(head_channels, subframes * (classes + 1))
 
-    def forward(self, x):  # x: (N, 1, H, W) -> logits (N, T, K + 1)
+    def forward(self, x):  # x: (N, 1, H, W) -> logits (N, T * subframes, K + 1)
         features = self.features(x)  # (N, C, 1, T)
         features = features.squeeze(2).permute(0, 2, 1)
-        return self.classifier(self.dropout(features))
+        logits = self.classifier(self.dropout(features))
+        return logits.reshape(logits.shape[0], -1, self.classes + 1)
 
 
 def export(net: CaptchaNet, out_dir, recipe: dict, quantization: str | None = None):
@@ -86,7 +98,13 @@ def export(net: CaptchaNet, out_dir, recipe: dict, quantization: str | None = No
         i += 1
     steps = INPUT_WIDTH // 4
     keras.reshape((steps, net.head_channels))
-    keras.dense(net.classifier.weight.detach().numpy().T, net.classifier.bias.detach().numpy(), activation="softmax")
+    kernel, bias = net.classifier.weight.detach().numpy().T, net.classifier.bias.detach().numpy()
+    if net.subframes == 1:
+        keras.dense(kernel, bias, activation="softmax")
+    else:  # each column's outputs are its frames one after another: a row-major reshape puts them in order
+        keras.dense(kernel, bias)
+        keras.reshape((steps * net.subframes, net.classes + 1))
+        keras.activation("softmax")
     return write_layers_model(out_dir, keras.topology(), keras.weights, {"kcsolver": recipe}, quantization)
 
 
@@ -130,10 +148,11 @@ def load_trained(path, classes: int) -> CaptchaNet:
                            key=lambda name: int(name.split("_")[1].split("/")[0]))
             widths = tuple(shapes[name][3] for name in convs[:-1])
             _head_height, head_width, _inputs, head_channels = shapes[convs[-1]]
-            return import_weights(CaptchaNet(classes, widths, head_channels, head_width), path)
+            subframes = max(1, shapes["dense_1/kernel"][1] // (classes + 1))
+            return import_weights(CaptchaNet(classes, widths, head_channels, head_width, subframes), path)
         state = torch.load(path, weights_only=False)
         net = CaptchaNet(classes, state.get("widths"), state.get("head_channels", HEAD_CHANNELS),
-                         state.get("head_width", HEAD_WIDTH))
+                         state.get("head_width", HEAD_WIDTH), state.get("subframes", 1))
         net.load_state_dict(state["model"])
         return net
     except Exception as exc:  # torch, pickle and the loader each fail in their own words
@@ -165,6 +184,20 @@ def prune_into(net: CaptchaNet, wider: CaptchaNet) -> CaptchaNet:
             kept_inputs = kept
         net.classifier.weight.copy_(wider.classifier.weight[:, kept_inputs])
         net.classifier.bias.copy_(wider.classifier.bias)
+    return net
+
+
+def widen_frames(net: CaptchaNet, source: CaptchaNet) -> CaptchaNet:
+    """Fill `net` with a trained `source` of the same shape but one frame per column: each of its frames
+    is repeated `net.subframes` times, which reads exactly the same text (CTC merges repeats), so a
+    fine-tune starts where the source is and learns to use the extra frames."""
+    if source.subframes != 1 or (source.widths, source.head_channels, source.head_width, source.classes) != (
+            net.widths, net.head_channels, net.head_width, net.classes):
+        raise ValueError("widening the frames keeps every other dimension, from a network with one frame per column")
+    with torch.no_grad():
+        net.features.load_state_dict(source.features.state_dict())
+        net.classifier.weight.copy_(source.classifier.weight.repeat(net.subframes, 1))
+        net.classifier.bias.copy_(source.classifier.bias.repeat(net.subframes))
     return net
 
 
