@@ -108,31 +108,35 @@ def test_a_narrower_network_starts_from_a_wider_one_and_learns_from_it(tmp_path,
     assert (exported.widths, exported.head_channels, exported.head_width) == ((16, 32, 48, 64, 64), 64, 3)
 
 
-def test_a_network_widened_to_two_frames_per_column_reads_the_same_text(tmp_path, trained):
+@pytest.mark.parametrize("grown,logged", [({"subframes": 2}, "each frame repeated 2 times"),
+                                           ({"context": 1}, "1 context convolution(s) added as the identity")])
+def test_a_network_grown_from_a_trained_one_starts_reading_as_it_does(tmp_path, trained, grown, logged):
     out, _, _ = trained
     logs = []
     path = train("l2_digits", tmp_path, steps=2, batch_size=4, workers=0, threads=1, log=logs.append, lr=1e-9,
-                 quantization=None, init=out / "checkpoint.pt", subframes=2)
-    assert any("each frame repeated 2 times" in line for line in logs)
+                 quantization=None, init=out / "checkpoint.pt", **grown)
+    assert any(logged in line for line in logs)
     source = netlib.load_trained(out / "checkpoint.pt", 10)
-    wide = netlib.widen_frames(netlib.CaptchaNet(10, subframes=2), source)
+    grow = netlib.widen_frames if "subframes" in grown else netlib.add_context
+    bigger = grow(netlib.CaptchaNet(10, **grown), source)
     x = np.random.default_rng(4).random((2, netlib.INPUT_HEIGHT, netlib.INPUT_WIDTH, 1), np.float32)
-    one, two = netlib.torch_probabilities(source, x), netlib.torch_probabilities(wide, x)
-    assert two.shape == (2, 2 * one.shape[1], 11)
-    np.testing.assert_allclose(two[:, 0::2], one, atol=1e-6)  # each column's frames, in order
-    np.testing.assert_allclose(two[:, 1::2], one, atol=1e-6)
-    exported = netlib.load_trained(path, 10)  # the frames per column come back from model.json's weights
-    assert exported.subframes == 2
+    before, after = netlib.torch_probabilities(source, x), netlib.torch_probabilities(bigger, x)
+    frames = grown.get("subframes", 1)
+    assert after.shape == (2, frames * before.shape[1], 11)
+    for frame in range(frames):  # each column's frames, in order, read as the source's one
+        np.testing.assert_allclose(after[:, frame::frames], before, atol=1e-6)
+    exported = netlib.load_trained(path, 10)  # the shape comes back from model.json's weights
+    assert (exported.subframes, exported.context) == (frames, grown.get("context", 0))
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
-    trained_wide = netlib.CaptchaNet(10, subframes=2)
-    trained_wide.load_state_dict(state["model"])
-    np.testing.assert_allclose(kcsolver.load_model(path).predict(x), netlib.torch_probabilities(trained_wide, x),
-                               atol=1e-5)  # kcsolver's engine runs the dense -> reshape -> softmax export
-    logs.clear()
+    trained_bigger = netlib.CaptchaNet(10, **grown)
+    trained_bigger.load_state_dict(state["model"])
+    np.testing.assert_allclose(kcsolver.load_model(path).predict(x), netlib.torch_probabilities(trained_bigger, x),
+                               atol=1e-5)  # kcsolver's engine runs the export as torch does
     train("l2_digits", tmp_path, steps=2, batch_size=4, workers=0, threads=1, log=logs.append, quantization=None)
-    assert netlib.load_trained(tmp_path / "checkpoint.pt", 10).subframes == 2  # a resume keeps its frames
-    with pytest.raises(ValueError, match="one frame per column"):
-        netlib.widen_frames(netlib.CaptchaNet(10, subframes=2), wide)
+    resumed = netlib.load_trained(tmp_path / "checkpoint.pt", 10)  # a resume keeps the grown shape
+    assert (resumed.subframes, resumed.context) == (frames, grown.get("context", 0))
+    with pytest.raises(ValueError, match="keeps every other dimension"):
+        grow(netlib.CaptchaNet(10, **grown), bigger)
 
 
 def test_a_file_that_is_no_trained_network_is_refused_by_name(tmp_path):

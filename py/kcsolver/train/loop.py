@@ -95,7 +95,7 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
           widths: tuple | None = None, head_channels: int = netlib.HEAD_CHANNELS,
           head_width: int = netlib.HEAD_WIDTH, teacher: Path | None = None,
           mix: dict | None = None, text_stretch: float | None = None, hard_share: float = 0.0,
-          subframes: int = 1) -> Path | None:
+          subframes: int = 1, context: int = 0) -> Path | None:
     """Train (or resume) a network; export it when all steps are done. `stop_at` pauses at a step.
     `teacher`: a trained network (checkpoint.pt or model.json) whose per-column distributions the new one
     also learns to match (distillation: how a narrower network is made from a wider one).
@@ -103,7 +103,9 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
     `text_stretch`: train on text-cropped inputs (the recipe's text_stretch); a resumed run keeps its own.
     `hard_share`: the images with the highest loss, this share of each batch, count twice in the loss
     (hard-example mining: the rare misreads get more of the gradient).
-    `subframes`: CTC frames per column (net.py); `init` from a network with one widens into it."""
+    `subframes`: CTC frames per column (net.py); `init` from a network with one widens into it.
+    `context`: 1 x 3 convolutions over the columns after the head (net.py); `init` from a network with fewer
+    starts them as the identity."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -114,22 +116,27 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
         saved = torch.load(checkpoint, weights_only=False)
         widths, head_channels = saved.get("widths", widths), saved.get("head_channels", head_channels)
         head_width, subframes = saved.get("head_width", head_width), saved.get("subframes", 1)
+        context = saved.get("context", 0)
         text_stretch = saved.get("recipe", {}).get("text_stretch")
     mixture = get_mixture(config_name, mix)
     recipe_dict = recipe_for(mixture, text_stretch)
     recipe = Recipe.from_dict(recipe_dict)
     classes = len(mixture.charset) * len(mixture.generations)
-    model = netlib.CaptchaNet(classes, widths, head_channels, head_width, subframes)
+    model = netlib.CaptchaNet(classes, widths, head_channels, head_width, subframes, context)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.15)
     ctc = nn.CTCLoss(blank=classes, zero_infinity=True, reduction="none")
     step = 0
     if init is not None and not checkpoint.exists():  # fine-tuning: start from another run's weights
         source = netlib.load_trained(init, classes)
-        if (source.widths, source.head_channels, source.subframes) == (model.widths, model.head_channels,
-                                                                       model.subframes):
+        if (source.widths, source.head_channels, source.subframes, source.context) == (
+                model.widths, model.head_channels, model.subframes, model.context):
             model.load_state_dict(source.state_dict())
             log(f"starting from the weights in {init}")
+        elif source.context < model.context:
+            netlib.add_context(model, source)
+            log(f"starting from the weights in {init}, with {model.context - source.context} context "
+                "convolution(s) added as the identity")
         elif source.subframes != model.subframes:
             netlib.widen_frames(model, source)
             log(f"starting from the weights in {init}, each frame repeated {model.subframes} times")
@@ -186,7 +193,8 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "schedule": schedule.state_dict(), "step": step, "steps": steps, "config": config_name, "mix": mix,
                         "recipe": recipe_dict, "widths": model.widths, "head_channels": model.head_channels,
-                        "head_width": model.head_width, "subframes": model.subframes},
+                        "head_width": model.head_width, "subframes": model.subframes,
+                        "context": model.context},
                        checkpoint)
     if step < steps:
         log(f"paused at step {step}/{steps}; run the same command again to resume")
@@ -233,6 +241,9 @@ def main(argv=None) -> int:
     parser.add_argument("--subframes", type=int, default=1,
                         help="CTC frames per column (e.g. 2: glyphs that share columns get frames of their own); "
                              "--init from a network with one frame per column widens it")
+    parser.add_argument("--context", type=int, default=0,
+                        help="1 x 3 convolutions over the columns after the head (neighbouring columns weigh each "
+                             "other); --init from a network without them starts them as the identity")
     parser.add_argument("--text-stretch", type=float,
                         help="inputs are the text cropped, scaled by height and widened this much (e.g. 1.4; capped "
                              "at the input width) instead of the whole canvas stretched to it: more CTC frames per "
@@ -246,5 +257,6 @@ def main(argv=None) -> int:
           args.workers, quantization=None if args.quantization == "none" else args.quantization, log=log,
           init=args.init, widths=tuple(int(v) for v in args.widths.split(",")) if args.widths else None,
           head_channels=args.head_channels, head_width=args.head_width, teacher=args.teacher, mix=args.mix,
-          text_stretch=args.text_stretch, hard_share=args.hard_share, subframes=args.subframes)
+          text_stretch=args.text_stretch, hard_share=args.hard_share, subframes=args.subframes,
+          context=args.context)
     return 0

@@ -14,6 +14,13 @@ frames): two glyphs drawn in the same columns, as KCAPTCHA's packing draws
 them, or a doubled symbol then have frames of their own, for about 0.4 M
 multiply-adds more. A 1-frame network widens into one exactly (`widen_frames`):
 each frame repeated reads the same text, since CTC merges repeats.
+
+`context` > 0 adds that many 1 x 3 convolutions (with bias, ReLU) over the
+sequence of column features after the head, so that neighbouring columns can
+weigh each other (e.g. two glyphs in the same columns, each claiming its frame),
+for about 0.9 M multiply-adds each. They start as the identity (the centre tap
+is the identity matrix; the head's features are already >= 0), so `--init` from
+a network without them starts exactly where it was.
 """
 
 from __future__ import annotations
@@ -36,10 +43,10 @@ HEAD_HEIGHT, HEAD_WIDTH = 6, 3
 
 class CaptchaNet(nn.Module):
     def __init__(self, classes: int, widths: tuple | None = None, head_channels: int = HEAD_CHANNELS,
-                 head_width: int = HEAD_WIDTH, subframes: int = 1):
+                 head_width: int = HEAD_WIDTH, subframes: int = 1, context: int = 0):
         """`classes`: output classes without the blank; `widths`: output channels of the five 3x3 blocks
         (default BLOCKS'); `head_channels`: features per column; `head_width`: the head's kernel width (odd);
-        `subframes`: CTC frames per column."""
+        `subframes`: CTC frames per column; `context`: 1 x 3 convolutions over the columns after the head."""
         super().__init__()
         widths = tuple(widths or (out for out, _pool in BLOCKS))
         if len(widths) != len(BLOCKS):
@@ -49,7 +56,7 @@ class CaptchaNet(nn.Module):
         if subframes < 1:
             raise ValueError(f"subframes must be 1 or more, got {subframes}")
         self.widths, self.head_channels, self.head_width = widths, head_channels, head_width
-        self.classes, self.subframes = classes, subframes
+        self.classes, self.subframes, self.context = classes, subframes, context
         layers, channels = [], 1
         for out, (_default, pool) in zip(widths, BLOCKS):
             layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU()]
@@ -59,6 +66,13 @@ class CaptchaNet(nn.Module):
         layers += [nn.ZeroPad2d((head_width // 2, head_width // 2, 0, 0)),
                    nn.Conv2d(channels, head_channels, (HEAD_HEIGHT, head_width), bias=False),
                    nn.BatchNorm2d(head_channels), nn.ReLU()]
+        for _ in range(context):
+            mixing = nn.Conv2d(head_channels, head_channels, (1, 3), bias=True)
+            with torch.no_grad():  # the identity: each column's features pass unchanged
+                mixing.weight.zero_()
+                mixing.weight[:, :, 0, 1] = torch.eye(head_channels)
+                mixing.bias.zero_()
+            layers += [nn.ZeroPad2d((1, 1, 0, 0)), mixing, nn.ReLU()]
         self.features = nn.Sequential(*layers)
         self.dropout = nn.Dropout(0.2)
         self.classifier = nn.Linear(head_channels, subframes * (classes + 1))
@@ -115,7 +129,7 @@ def import_weights(net: CaptchaNet, model_json) -> CaptchaNet:
     weights = load_artifacts(model_json).weights
     convs = [m for m in net.features if isinstance(m, nn.Conv2d)]
     norms = [m for m in net.features if isinstance(m, nn.BatchNorm2d)]
-    expected = 5 * len(convs) + 2
+    expected = len(convs) + sum(conv.bias is not None for conv in convs) + 4 * len(norms) + 2
     if len(weights) != expected:
         raise ValueError(f"{model_json} holds {len(weights)} weights; a CaptchaNet export holds {expected}")
 
@@ -126,8 +140,11 @@ def import_weights(net: CaptchaNet, model_json) -> CaptchaNet:
         return value
 
     with torch.no_grad():
-        for i, (conv, norm) in enumerate(zip(convs, norms), start=1):
+        for i, conv in enumerate(convs, start=1):
             conv.weight.copy_(take(f"conv2d_{i}/kernel", conv.weight.permute(2, 3, 1, 0).shape).permute(3, 2, 0, 1))
+            if conv.bias is not None:
+                conv.bias.copy_(take(f"conv2d_{i}/bias", conv.bias.shape))
+        for i, norm in enumerate(norms, start=1):
             prefix = f"batch_normalization_{i}/"
             for param, role in ((norm.weight, "gamma"), (norm.bias, "beta"), (norm.running_mean, "moving_mean"),
                                 (norm.running_var, "moving_variance")):
@@ -146,13 +163,15 @@ def load_trained(path, classes: int) -> CaptchaNet:
             shapes = {name: value.shape for name, value in load_artifacts(path).weights.items()}
             convs = sorted((name for name in shapes if name.startswith("conv2d_") and name.endswith("/kernel")),
                            key=lambda name: int(name.split("_")[1].split("/")[0]))
-            widths = tuple(shapes[name][3] for name in convs[:-1])
-            _head_height, head_width, _inputs, head_channels = shapes[convs[-1]]
+            blocks = len(BLOCKS)  # the 3x3 blocks, then the head, then any context convolutions
+            widths = tuple(shapes[name][3] for name in convs[:blocks])
+            _head_height, head_width, _inputs, head_channels = shapes[convs[blocks]]
             subframes = max(1, shapes["dense_1/kernel"][1] // (classes + 1))
-            return import_weights(CaptchaNet(classes, widths, head_channels, head_width, subframes), path)
+            context = len(convs) - blocks - 1
+            return import_weights(CaptchaNet(classes, widths, head_channels, head_width, subframes, context), path)
         state = torch.load(path, weights_only=False)
         net = CaptchaNet(classes, state.get("widths"), state.get("head_channels", HEAD_CHANNELS),
-                         state.get("head_width", HEAD_WIDTH), state.get("subframes", 1))
+                         state.get("head_width", HEAD_WIDTH), state.get("subframes", 1), state.get("context", 0))
         net.load_state_dict(state["model"])
         return net
     except Exception as exc:  # torch, pickle and the loader each fail in their own words
@@ -168,7 +187,8 @@ def prune_into(net: CaptchaNet, wider: CaptchaNet) -> CaptchaNet:
         return [(m, k) for m, k in zip(n.features, list(n.features)[1:])
                 if isinstance(m, nn.Conv2d) and isinstance(k, nn.BatchNorm2d)]
 
-    if net.head_width != wider.head_width or len(pairs(net)) != len(pairs(wider)):
+    if (net.head_width, net.context, net.subframes) != (wider.head_width, wider.context, wider.subframes) or len(
+            pairs(net)) != len(pairs(wider)) or net.context:
         raise ValueError("pruning keeps the depth and the head's kernel width; only channel counts may shrink")
     kept_inputs = None
     with torch.no_grad():
@@ -191,13 +211,27 @@ def widen_frames(net: CaptchaNet, source: CaptchaNet) -> CaptchaNet:
     """Fill `net` with a trained `source` of the same shape but one frame per column: each of its frames
     is repeated `net.subframes` times, which reads exactly the same text (CTC merges repeats), so a
     fine-tune starts where the source is and learns to use the extra frames."""
-    if source.subframes != 1 or (source.widths, source.head_channels, source.head_width, source.classes) != (
-            net.widths, net.head_channels, net.head_width, net.classes):
-        raise ValueError("widening the frames keeps every other dimension, from a network with one frame per column")
+    if source.subframes != 1 or (source.widths, source.head_channels, source.head_width, source.classes,
+                                 source.context) != (net.widths, net.head_channels, net.head_width, net.classes,
+                                                     net.context):
+        raise ValueError("widening the frames keeps every other dimension, from a network with one frame per "
+                         "column")
     with torch.no_grad():
         net.features.load_state_dict(source.features.state_dict())
         net.classifier.weight.copy_(source.classifier.weight.repeat(net.subframes, 1))
         net.classifier.bias.copy_(source.classifier.bias.repeat(net.subframes))
+    return net
+
+
+def add_context(net: CaptchaNet, source: CaptchaNet) -> CaptchaNet:
+    """Fill `net` with a trained `source` of the same shape but fewer context convolutions: the shared
+    layers are copied, the new context convolutions stay the identity, so `net` reads as `source` does."""
+    same = (source.widths, source.head_channels, source.head_width, source.classes, source.subframes) == (
+        net.widths, net.head_channels, net.head_width, net.classes, net.subframes)
+    if not same or source.context >= net.context:
+        raise ValueError("adding context keeps every other dimension, from a network with fewer context layers")
+    missing, unexpected = net.load_state_dict(source.state_dict(), strict=False)
+    assert not unexpected and all(name.startswith("features.") for name in missing), (missing, unexpected)
     return net
 
 
