@@ -135,6 +135,10 @@ def test_a_network_grown_from_a_trained_one_starts_reading_as_it_does(tmp_path, 
     train("l2_digits", tmp_path, steps=2, batch_size=4, workers=0, threads=1, log=logs.append, quantization=None)
     resumed = netlib.load_trained(tmp_path / "checkpoint.pt", 10)  # a resume keeps the grown shape
     assert (resumed.subframes, resumed.context) == (frames, grown.get("context", 0))
+    again = train("l2_digits", tmp_path / "again", steps=1, batch_size=4, workers=0, threads=1, log=logs.append,
+                  quantization=None, init=tmp_path / "checkpoint.pt")  # so does a fine-tune that names no shape
+    assert (netlib.load_trained(again, 10).subframes, netlib.load_trained(again, 10).context) == (
+        frames, grown.get("context", 0))
     with pytest.raises(ValueError, match="keeps every other dimension"):
         grow(netlib.CaptchaNet(10, **grown), bigger)
 

@@ -95,7 +95,7 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
           widths: tuple | None = None, head_channels: int = netlib.HEAD_CHANNELS,
           head_width: int = netlib.HEAD_WIDTH, teacher: Path | None = None,
           mix: dict | None = None, text_stretch: float | None = None, hard_share: float = 0.0,
-          subframes: int = 1, context: int = 0) -> Path | None:
+          subframes: int | None = None, context: int | None = None) -> Path | None:
     """Train (or resume) a network; export it when all steps are done. `stop_at` pauses at a step.
     `teacher`: a trained network (checkpoint.pt or model.json) whose per-column distributions the new one
     also learns to match (distillation: how a narrower network is made from a wider one).
@@ -105,7 +105,7 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
     (hard-example mining: the rare misreads get more of the gradient).
     `subframes`: CTC frames per column (net.py); `init` from a network with one widens into it.
     `context`: 1 x 3 convolutions over the columns after the head (net.py); `init` from a network with fewer
-    starts them as the identity."""
+    starts them as the identity. Both default to the `init` network's own (else 1 and 0)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -117,18 +117,23 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
         widths, head_channels = saved.get("widths", widths), saved.get("head_channels", head_channels)
         head_width, subframes = saved.get("head_width", head_width), saved.get("subframes", 1)
         context = saved.get("context", 0)
+        init = None  # the checkpoint holds the weights now
         text_stretch = saved.get("recipe", {}).get("text_stretch")
     mixture = get_mixture(config_name, mix)
     recipe_dict = recipe_for(mixture, text_stretch)
     recipe = Recipe.from_dict(recipe_dict)
     classes = len(mixture.charset) * len(mixture.generations)
+    source = netlib.load_trained(init, classes) if init is not None else None  # fine-tuning another run
+    if subframes is None:
+        subframes = source.subframes if source else 1
+    if context is None:
+        context = source.context if source else 0
     model = netlib.CaptchaNet(classes, widths, head_channels, head_width, subframes, context)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.15)
     ctc = nn.CTCLoss(blank=classes, zero_infinity=True, reduction="none")
     step = 0
-    if init is not None and not checkpoint.exists():  # fine-tuning: start from another run's weights
-        source = netlib.load_trained(init, classes)
+    if source is not None:  # fine-tuning: start from another run's weights
         if (source.widths, source.head_channels, source.subframes, source.context) == (
                 model.widths, model.head_channels, model.subframes, model.context):
             model.load_state_dict(source.state_dict())
@@ -238,12 +243,13 @@ def main(argv=None) -> int:
                         "(the others keep theirs; all are renormalised)")
     parser.add_argument("--hard-share", type=float, default=0.0,
                         help="this share of each batch, the images with the highest loss, counts twice (e.g. 0.25)")
-    parser.add_argument("--subframes", type=int, default=1,
+    parser.add_argument("--subframes", type=int,
                         help="CTC frames per column (e.g. 2: glyphs that share columns get frames of their own); "
-                             "--init from a network with one frame per column widens it")
-    parser.add_argument("--context", type=int, default=0,
+                             "--init from a network with one frame per column widens it (default: --init's, or 1)")
+    parser.add_argument("--context", type=int,
                         help="1 x 3 convolutions over the columns after the head (neighbouring columns weigh each "
-                             "other); --init from a network without them starts them as the identity")
+                             "other); --init from a network with fewer starts them as the identity (default: "
+                             "--init's, or 0)")
     parser.add_argument("--text-stretch", type=float,
                         help="inputs are the text cropped, scaled by height and widened this much (e.g. 1.4; capped "
                              "at the input width) instead of the whole canvas stretched to it: more CTC frames per "

@@ -189,7 +189,9 @@ def prune_into(net: CaptchaNet, wider: CaptchaNet) -> CaptchaNet:
 
     if (net.head_width, net.context, net.subframes) != (wider.head_width, wider.context, wider.subframes) or len(
             pairs(net)) != len(pairs(wider)) or net.context:
-        raise ValueError("pruning keeps the depth and the head's kernel width; only channel counts may shrink")
+        raise ValueError("pruning keeps the depth, the head's kernel width, the frames per column and no context "
+                         f"layers (here {wider.head_width}, {wider.subframes}, {wider.context} into "
+                         f"{net.head_width}, {net.subframes}, {net.context}); only channel counts may shrink")
     kept_inputs = None
     with torch.no_grad():
         for (conv, norm), (source, source_norm) in zip(pairs(net), pairs(wider)):
