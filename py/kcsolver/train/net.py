@@ -4,8 +4,9 @@ Input: 48 x 128 x 1 "ink" image (1 = text). Five 3x3 conv blocks with
 batch norm and ReLU, pooling to 6 x 32, then a 6 x W conv that collapses
 the height, and a per-column classifier over the classes + blank (last) with
 softmax: output (32 time steps, classes + 1). The shipped network uses widths
-16, 32, 64, 64, 80, a 6 x 3 head with 96 channels (about 42 M multiply-adds,
-0.5 MB in float16); `train --widths/--head-channels/--head-width` change them.
+16, 32, 64, 64, 80, a 6 x 3 head with 96 channels and one context convolution
+(below; about 43 M multiply-adds, 0.56 MB in float16); `train --widths/
+--head-channels/--head-width/--context` change them.
 The batch norms fold into the convolutions when kcsolver loads it.
 
 `subframes` > 1 lets the classifier emit that many CTC frames per column (a
