@@ -13,8 +13,8 @@
 //   5. the default model, on numpy: its first prediction costs nothing extra (webgl would compile
 //      its shaders first), so the first answer comes soonest.
 // Once idle: the model moves to the backend remembered for it in this browser (probed once, on the
-// first visit), and after a visit without a usable boot cache the worker writes one (caches.js)
-// for the next. Any failure of the boot cache falls back to a normal boot and drops it.
+// first visit), the automatic solver is built (its specialist networks fetched, on the same backend),
+// and after a visit without a usable boot cache the worker writes one (caches.js) for the next. Any failure of the boot cache falls back to a normal boot and drops it.
 // Progress events {type: "progress", part, loaded, total} count the bytes as they arrive.
 
 import { dropBootCache, hasBootCache, readBootCache, readSetting, verifiedFetch, writeBootCache, writeSetting } from "./caches.js";
@@ -285,6 +285,11 @@ booted.then(() => setTimeout(async () => {
   await idle();
   await chooseBackend().catch((error) => { boot.backend = `not chosen: ${error.message}`; });
   await idle();
+  // The automatic solver with its specialist networks (fetched now, on the chosen backend), so that the
+  // first captcha that needs one does not wait for it.
+  await pyHandle("prepare-solver", { modelUrl: defaultModelUrl() })
+    .then((prepared) => { boot.solver = prepared; }, (error) => { boot.solver = `not prepared: ${error.message}`; });
+  await idle();
   await makeBootCache();
 }, 1000), () => {});
 
@@ -297,7 +302,7 @@ async function idle() {
 // Diagnostics and tests: the worker's own state, and a way to provoke a Pyodide fatal error.
 const LOCAL = {
   ping: async () => "pong",
-  "boot-cache-status": async () => ({ cache: boot.cache, backend: boot.backend || null }),
+  "boot-cache-status": async () => ({ cache: boot.cache, backend: boot.backend || null, solver: boot.solver || null }),
   "make-boot-cache": async () => { await booted; await makeBootCache(); return { cache: boot.cache }; },
   "debug-fatal": async () => { await booted; pyodide._api.fatal_error(new Error("fatal error provoked on request")); },
 };

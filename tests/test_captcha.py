@@ -1,12 +1,16 @@
 """Image loading, preprocessing, CTC and chunk decoding, bad images."""
 
 import io
+import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from kcsolver import InputError
+from conftest import REAL, ROOT
+from kcsolver import InputError, KcsolverError
 from kcsolver.captcha import (NO_TEXT, Recipe, RecipeError, Solver, crop_credits, crop_text_rows, decode_chunks,
                               decode_ctc, load_image)
 from kcsolver.captcha.decode import marginal, restrict
@@ -263,6 +267,61 @@ def test_an_empty_reading_is_no_captcha_text():
         assert (result.text, result.reason) == ("", NO_TEXT)
 
 
+class FixedNetwork:
+    """A stand-in network that gives the same output for every image and counts its images."""
+
+    def __init__(self, output):
+        self.output, self.images = output, 0
+
+    def predict(self, x):
+        self.images += len(x)
+        return np.repeat(self.output[None], len(x), axis=0)
+
+
+CAPTCHA_LIKE = np.full((30, 60, 3), 255, np.uint8)
+CAPTCHA_LIKE[10:20, 5:55] = 0  # dark text on a light background: the network runs
+
+
+def test_the_automatic_choice_rereads_a_specialists_preset_with_its_network():
+    letters = FixedNetwork(bundle_output(("a", 1), None, ("b", 1), None, ("a", 1)))
+    specialist = FixedNetwork(bundle_output(("b", 1), None, ("b", 1), None, ("a", 1)))
+    auto = Solver(letters, Recipe.from_dict(BUNDLE), "bundle", specialists={"letters": specialist})
+    result = auto.solve(CAPTCHA_LIKE)
+    assert (result.solver, result.text, specialist.images) == ("letters", "bba", 1)
+    digits = FixedNetwork(bundle_output(None, ("4", 0), None, ("2", 0), None))
+    auto = Solver(digits, Recipe.from_dict(BUNDLE), "bundle", specialists={"letters": specialist})
+    assert auto.solve(CAPTCHA_LIKE).text == "42" and specialist.images == 1  # not asked: another preset
+
+
+def test_a_specialists_refusal_keeps_the_bundles_reading():
+    letters = FixedNetwork(bundle_output(("a", 1), None, ("b", 1), None, ("a", 1)))
+    reads_digits = FixedNetwork(bundle_output(None, ("4", 0), None, ("2", 0), None))
+    auto = Solver(letters, Recipe.from_dict(BUNDLE), "bundle", specialists={"letters": reads_digits})
+    assert auto.solve(CAPTCHA_LIKE).text == "aba"
+
+
+def test_specialists_belong_to_presets_and_only_to_the_automatic_choice():
+    with pytest.raises(KcsolverError, match="unknown solvers nope"):
+        Solver(None, Recipe.from_dict(BUNDLE), "bundle", specialists={"nope": None})
+    assert Solver(None, Recipe.from_dict(BUNDLE), "bundle", preset="two", specialists={"letters": None}).specialists == {}
+
+
+def test_a_preset_with_a_network_is_read_by_it_alone(tmp_path):
+    """On the shipped files: a bundle naming a specialist for a preset (here a copy of the same network)."""
+    for name in ("bundle", "special"):
+        shutil.copytree(ROOT / "site" / "models" / "kcaptcha", tmp_path / name)
+    document = json.loads((tmp_path / "bundle" / "model.json").read_text())
+    document["userDefinedMetadata"]["kcsolver"]["presets"]["classic"]["network"] = "../special/model.json"
+    (tmp_path / "bundle" / "model.json").write_text(json.dumps(document))
+    classic = Solver.load(tmp_path / "bundle", preset="classic")
+    assert Path(classic.model.source).parent == tmp_path / "special" and classic.specialists == {}
+    auto = Solver.load(tmp_path / "bundle")
+    assert Path(auto.model.source).parent == tmp_path / "bundle"
+    assert {name: Path(m.source).parent for name, m in auto.specialists.items()} == {"classic": tmp_path / "special"}
+    image = sorted((REAL / "classic126_jpg").glob("*.jpg"))[0]
+    assert auto.solve(image).solver == "classic" and auto.solve(image).text == classic.solve(image).text
+
+
 @pytest.mark.parametrize("image,why", [
     (np.full((60, 160, 3), 255, np.uint8), "blank"),
     (np.zeros((60, 160, 4), np.uint8), "blank"),     # fully transparent: white, as a browser shows it
@@ -286,6 +345,9 @@ def test_blank_and_tiny_images_get_no_answer_before_the_network_runs(image, why)
     ({"presets": []}, "presets must be a JSON object"),
     ({"text_stretch": "wide"}, "text_stretch must be a number"),
     ({"text_stretch": 9}, "text_stretch must be a number"),
+    ({"presets": {"p": {"network": "https://elsewhere.example/model.json"}}}, "presets.p.network must be a relative"),
+    ({"presets": {"p": {"network": "/abs/model.json"}}}, "presets.p.network must be a relative"),
+    ({"presets": {"p": {"network": "../other/weights.bin"}}}, "presets.p.network must be a relative"),
 ])
 def test_recipe_errors_name_the_field(change, message):
     with pytest.raises(RecipeError, match=message):

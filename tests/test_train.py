@@ -257,3 +257,30 @@ def test_the_soup_command_reports_bad_input_in_one_line(tmp_path, trained, capsy
         assert exit_.value.code == 2 and says in capsys.readouterr().err
     assert soup_main([str(tmp_path / "c"), str(path), str(path)]) == 0
     assert (tmp_path / "c" / "model" / "model.json").exists()
+
+
+def test_a_specialist_ships_beside_its_bundle_which_names_it_and_keeps_naming_it(tmp_path, trained):
+    import json
+    import shutil
+
+    from conftest import ROOT
+    from kcsolver.integrity import verify_folder
+    from kcsolver.train.ship import ship
+
+    models, run = tmp_path / "models", tmp_path / "run"
+    shutil.copytree(ROOT / "site" / "models" / "kcaptcha", run / "model")
+    ship("kcaptcha", run, models)
+    ship("kcaptcha-classic", run, models, specialist_for="kcaptcha:classic")
+
+    def presets(name):
+        return json.loads((models / name / "model.json").read_text())["userDefinedMetadata"]["kcsolver"]["presets"]
+
+    assert presets("kcaptcha")["classic"]["network"] == "../kcaptcha-classic/model.json"
+    assert all("network" not in entry for entry in presets("kcaptcha-classic").values())
+    assert verify_folder(models / "kcaptcha") == [] and verify_folder(models / "kcaptcha-classic") == []
+    ship("kcaptcha", run, models)  # a new bundle keeps its specialist
+    assert presets("kcaptcha")["classic"]["network"] == "../kcaptcha-classic/model.json"
+    with pytest.raises(SystemExit, match="its recipe differs in charset"):  # trained's network reads l2_digits only
+        ship("other", trained[0], models, specialist_for="kcaptcha:classic")
+    with pytest.raises(SystemExit, match="has no preset 'nope'"):
+        ship("kcaptcha-classic", run, models, specialist_for="kcaptcha:nope")

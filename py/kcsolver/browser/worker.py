@@ -17,6 +17,7 @@ from . import ffi
 _HANDLERS = {}
 _models: dict = {}
 _solvers: dict = {}
+_companions: list = []  # (bundle model, specialist model) pairs: the specialist follows the bundle's backend
 _local_files: dict[str, bytes] = {}  # model files picked from disk: "local:/name" -> bytes
 
 
@@ -150,6 +151,9 @@ async def select_backend(request):
     webgl and keeps the faster."""
     model = await get_model(request.model_url())
     backend = model.select_backend(request.text("backend"))
+    for bundle, specialist in _companions:  # specialists run on their bundle's backend
+        if bundle is model and specialist.backend != backend:
+            specialist.select_backend(backend)
     return {"backend": backend, **model.info()}
 
 
@@ -197,6 +201,8 @@ async def register_files(request):
         model = _models.pop(stale, None)
         if model is not None:
             model.close()  # its weight textures, now rather than whenever the collector runs
+    loaded = [id(model) for model in _models.values()]
+    _companions[:] = [(b, m) for b, m in _companions if id(b) in loaded and id(m) in loaded]
     _local_files.clear()
     for name, data in picked.items():
         _local_files["local:/" + name] = data
@@ -280,10 +286,12 @@ async def kernel_check(request):
 
 async def get_solver(url: str, backend: str | None = None, recipe: dict | None = None, preset: str | None = None):
     """A Solver for a model.json URL (and one of its presets, or None for the automatic choice); the
-    recipe comes from the request, model.json or a kcsolver.json beside it."""
+    recipe comes from the request, model.json or a kcsolver.json beside it. Presets with a specialist
+    network load it too (a preset's own solver runs only that one)."""
     import json
 
     from ..captcha import Recipe, Solver
+    from ..captcha.solver import specialist_locations
     from ..errors import KcsolverError
 
     key = (url, backend, json.dumps(recipe, sort_keys=True) if recipe else None, preset)
@@ -297,8 +305,34 @@ async def get_solver(url: str, backend: str | None = None, recipe: dict | None =
                 raise KcsolverError(f"{url} has no kcsolver recipe (no userDefinedMetadata.kcsolver and no "
                                     "kcsolver.json beside it): give charset, decoding and input") from None
         parsed = Recipe.from_dict(recipe, "recipe") if recipe else Solver.find_recipe(model, url)
-        _solvers[key] = Solver(model, parsed, name=preset or url, preset=preset)
+        networks = specialist_locations(url, parsed)
+        specialists = {name: await get_companion(where, model, backend) for name, where in networks.items()
+                       if preset is None or name == preset}
+        if preset in specialists:
+            _solvers[key] = Solver(specialists[preset], parsed, name=preset, preset=preset)
+        else:
+            _solvers[key] = Solver(model, parsed, name=preset or url, preset=preset, specialists=specialists)
     return _solvers[key]
+
+
+async def get_companion(url: str, bundle, backend: str | None):
+    """A specialist network of a bundle; used without naming a backend, it runs on the bundle's."""
+    model = await get_model(url, backend)
+    if backend is None:
+        if model.backend != bundle.backend:
+            model.select_backend(bundle.backend)
+        if not any(b is bundle and m is model for b, m in _companions):
+            _companions.append((bundle, model))
+    return model
+
+
+@handler("prepare-solver")
+async def prepare_solver(request):
+    """Build a solver ahead of its first captcha (site/worker.js asks for the automatic one once idle,
+    so that its specialist networks are fetched and on their backend before anyone waits on them)."""
+    solver = await get_solver(request.model_url(), request.backend(), None, request.text("preset", required=False))
+    return {"solver": solver.preset or "auto", "specialists": sorted(solver.specialists),
+            "backend": solver.model.backend}
 
 
 @handler("solve")

@@ -8,11 +8,14 @@
                "color": "ink" | "gray" | "rgb",         # ink: 1 = text, 0 = background (contrast-stretched)
                "scale": 1.0, "mean": [..], "std": [..]},  # x = (pixels * scale - mean) / std
      "crop_credits": true, "crop_text_rows": false, "text_stretch": 1.4,
-     "presets": {"digits": {"alphabet": ..., "lengths": ..., "generation": ..., "description": ...}, ...}}
+     "presets": {"digits": {"alphabet": ..., "lengths": ..., "generation": ..., "description": ...},
+                 "classic": {..., "network": "../kcaptcha-classic/model.json"}, ...}}
 
 A bundle with `presets` holds several solvers on one network (the shipped
 `kcaptcha` bundle: l2_digits, digits, stock23, classic); `Recipe.preset(name)`
-gives one of them. docs/solvers.md documents every field.
+gives one of them. A preset may name a specialist `network` (a model.json path relative to the
+bundle's, with the same output layout) that reads its images instead of the bundle's network.
+docs/solvers.md documents every field.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class Preset:
     lengths: tuple
     generation: str | None = None
     description: str = ""
+    network: str | None = None  # a specialist model.json, relative to the bundle's, that reads this preset
 
 
 @dataclass
@@ -111,7 +115,8 @@ class Recipe:
                 alphabet=_alphabet(entry.get("alphabet"), charset, f"{where}.presets.{name}.alphabet") or charset,
                 lengths=tuple(_lengths(entry.get("lengths", []), f"{where}.presets.{name}.lengths")),
                 generation=_generation(entry.get("generation"), generations, f"{where}.presets.{name}.generation"),
-                description=str(entry.get("description", "")))
+                description=str(entry.get("description", "")),
+                network=_relative_path(entry.get("network"), f"{where}.presets.{name}.network"))
         return recipe
 
     def to_dict(self) -> dict:
@@ -126,8 +131,7 @@ class Recipe:
         if self.generation:
             data["generation"] = self.generation
         if self.presets:
-            data["presets"] = {name: {"alphabet": p.alphabet, "lengths": list(p.lengths), "generation": p.generation,
-                                      "description": p.description} for name, p in self.presets.items()}
+            data["presets"] = {name: _preset_dict(p) for name, p in self.presets.items()}
         return data
 
 
@@ -150,6 +154,25 @@ class Result:
         if self.reason:
             data["reason"] = self.reason
         return data
+
+
+def _preset_dict(preset: Preset) -> dict:
+    data = {"alphabet": preset.alphabet, "lengths": list(preset.lengths), "generation": preset.generation,
+            "description": preset.description}
+    if preset.network:
+        data["network"] = preset.network
+    return data
+
+
+def _relative_path(value, where):
+    """A specialist's model.json: relative to the bundle, so model content never sends the solver elsewhere."""
+    if value is None:
+        return None
+    value = _text(value, where)
+    if "://" in value or value.startswith(("/", "\\")) or ":" in value or not value.endswith("model.json"):
+        raise RecipeError(f"{where} must be a relative path to a model.json beside the bundle (e.g. "
+                          f"'../kcaptcha-classic/model.json'), got {value!r}")
+    return value
 
 
 def _text(value, where):

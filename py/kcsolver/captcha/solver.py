@@ -9,6 +9,10 @@ A reading is refused (empty text, `reason` set) when the image holds no text
 best reading explains the image much worse than the network's free reading
 (`fit` below FIT_MIN: the captcha needs symbols, lengths or a drawing style the
 solver lacks); the reason then names the solver of the bundle that fits.
+
+A preset may have a specialist network of its own (the recipe's `presets.NAME.network`, shipped for
+`classic`): that preset's solver runs it instead of the bundle's network, and the automatic choice,
+having chosen that preset from the bundle's reading, reads the image again with it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import math
 import time
 from pathlib import Path
+from urllib.parse import urljoin
 
 import numpy as np
 
@@ -56,15 +61,22 @@ def builtin_bundle() -> Path:
 
 
 class Solver:
-    """A model and its recipe. `preset` picks one solver of a bundle; None lets each image choose."""
+    """A model and its recipe. `preset` picks one solver of a bundle; None lets each image choose.
+    `specialists` (preset name -> model) re-read, for the automatic choice, the images it gives their
+    preset; a solver of one preset that has a specialist is simply built on that specialist's model."""
 
-    def __init__(self, model, recipe: Recipe, name: str = "custom", preset: str | None = None):
+    def __init__(self, model, recipe: Recipe, name: str = "custom", preset: str | None = None,
+                 specialists: dict | None = None):
         self.model, self.recipe, self.name = model, recipe, name
         if preset is not None:
             recipe.preset(preset)  # checks the name
         self.preset = preset
         # the solvers this one can answer as, or compare with when refusing: name -> recipe
         self.solvers = ({n: recipe.preset(n) for n in recipe.presets} if recipe.presets else {name: recipe})
+        unknown = sorted(set(specialists or {}) - set(self.solvers))
+        if unknown:
+            raise KcsolverError(f"specialist networks for unknown solvers {', '.join(unknown)}")
+        self.specialists = dict(specialists or {}) if self.automatic else {}
 
     @property
     def automatic(self) -> bool:
@@ -97,9 +109,15 @@ class Solver:
         from ..model import load_model
 
         location, builtin_preset = cls.resolve(name_or_path)
+        preset = preset or builtin_preset
         model = load_model(location, backend=backend)
-        return cls(model, cls.find_recipe(model, location, recipe), name=str(name_or_path),
-                   preset=preset or builtin_preset)
+        parsed = cls.find_recipe(model, location, recipe)
+        networks = specialist_locations(location, parsed)
+        if preset in networks:  # this preset's own network reads it; the bundle gave the recipe
+            return cls(load_model(networks[preset], backend=backend), parsed, name=str(name_or_path), preset=preset)
+        specialists = ({name: load_model(where, backend=backend) for name, where in networks.items()}
+                       if preset is None else {})
+        return cls(model, parsed, name=str(name_or_path), preset=preset, specialists=specialists)
 
     @staticmethod
     def find_recipe(model, location: str, recipe: dict | None = None) -> Recipe:
@@ -124,8 +142,8 @@ class Solver:
     def prepare(self, image, framing=None) -> np.ndarray:
         return preprocess(load_image(image), self.recipe, framing)
 
-    def _predict(self, x: np.ndarray) -> np.ndarray:
-        output = self.model.predict(x)
+    def _predict(self, x: np.ndarray, network=None) -> np.ndarray:
+        output = (network or self.model).predict(x)
         output = output[0] if isinstance(output, list) else output
         expected = self.recipe.classes
         if output.shape[-1] != expected:
@@ -165,15 +183,18 @@ class Solver:
         confidence = float(np.prod([p for _, p in chars])) * fit if chars else 0.0
         return Result(text, confidence, chars, solver=name, fit=fit)
 
+    def _free_reading(self, output: np.ndarray) -> tuple[str, float]:
+        """The unconstrained best path's text (any symbol, length, generation) and log probability."""
+        free = marginal(output, self.recipe.groups)
+        free_path = free.argmax(axis=1)
+        return collapse(free_path, free, self.recipe.charset)[0], path_log_probability(free, free_path)
+
     def readings(self, output: np.ndarray) -> dict[str, Result]:
         """Every solver's reading of one network output (refused ones carry a reason)."""
         if self.recipe.decoding["type"] != "ctc":
             text, chars, confidence = decode_chunks(output, self.recipe.charset, int(self.recipe.decoding["length"]))
             return {name: Result(text, confidence, chars, solver=name) for name in self.solvers}
-        free = marginal(output, self.recipe.groups)
-        free_path = free.argmax(axis=1)
-        free_text, _ = collapse(free_path, free, self.recipe.charset)
-        free_log_probability = path_log_probability(free, free_path)
+        free_text, free_log_probability = self._free_reading(output)
         results = {}
         for name, recipe in self.solvers.items():
             result = self._read_as(output, recipe, name, free_log_probability)
@@ -182,6 +203,19 @@ class Solver:
             results[name] = result
         self._explain_refusals(results, free_text)
         return results
+
+    def reading(self, output: np.ndarray, name: str) -> Result:
+        """One solver's reading of one output (cheaper than readings(); a refusal's reason names no
+        other solver)."""
+        if self.recipe.decoding["type"] != "ctc":
+            return self.readings(output)[name]
+        free_text, free_log_probability = self._free_reading(output)
+        result = self._read_as(output, self.solvers[name], name, free_log_probability)
+        if not free_text:
+            return Result("", 0.0, [], solver=name, reason=NO_TEXT, fit=result.fit)
+        if result.fit < FIT_MIN:
+            return Result("", 0.0, [], solver=name, reason="looks like another KCAPTCHA configuration", fit=result.fit)
+        return result
 
     def choose(self, readings: list[Result]) -> Result | None:
         """The best-fitting reading; among those within a factor 2 of it, the most specific solver's
@@ -213,12 +247,27 @@ class Solver:
         reason = refused.reason if refused.reason == NO_TEXT else refused.reason.split(": try")[0].split(" (read")[0]
         return Result("", 0.0, [], solver="auto", reason=reason)
 
+    def _specialist_looks(self, rgbs: list, answers: list[Result]) -> None:
+        """Replace the automatic choice's answers whose preset has a specialist by that network's reading
+        (kept unless the specialist refuses it)."""
+        for name, network in self.specialists.items():
+            chosen = [i for i, answer in enumerate(answers) if answer.solver == name and answer.reason is None]
+            if not chosen:
+                continue
+            outputs = self._predict(np.stack([preprocess(rgbs[i], self.recipe) for i in chosen]), network)
+            for i, output in zip(chosen, outputs):
+                second = self.reading(output, name)
+                if second.reason is None:
+                    answers[i] = second
+
     def _second_look(self, rgb: np.ndarray, result: Result) -> Result:
-        """Re-read a doubtful answer from re-framed copies as the same solver; keep the most voted reading."""
+        """Re-read a doubtful answer from re-framed copies as the same solver (and network); keep the most
+        voted reading."""
         if result.reason is not None or result.confidence >= RETRY_BELOW:
             return result
         batch = np.stack([preprocess(rgb, self.recipe, framing) for framing in REFRAMINGS])
-        candidates = [result] + [self.readings(row)[result.solver] for row in self._predict(batch)]
+        network = self.specialists.get(result.solver)
+        candidates = [result] + [self.reading(row, result.solver) for row in self._predict(batch, network)]
         votes: dict[str, float] = {}
         for candidate in candidates:  # each answered reading votes with its confidence
             if candidate.reason is None:
@@ -241,15 +290,25 @@ class Solver:
             readable = [rgb for rgb, refusal in zip(rgbs, refusals) if refusal is None]
             outputs = iter(self._predict(np.stack([preprocess(rgb, self.recipe) for rgb in readable]))
                            if readable else [])
-            batch = []
-            for rgb, refusal in zip(rgbs, refusals):
-                batch.append(self._refusal(refusal) if refusal else
-                             self._second_look(rgb, self.decide(self.readings(next(outputs)))))
+            answers = [self._refusal(refusal) if refusal else self.decide(self.readings(next(outputs)))
+                       for refusal in refusals]
+            self._specialist_looks(rgbs, answers)
+            batch = [self._second_look(rgb, answer) for rgb, answer in zip(rgbs, answers)]
             ms = (time.perf_counter() - begun) * 1000 / len(rgbs)
             for result in batch:
                 result.ms = ms
             results.extend(batch)
         return results
+
+
+def specialist_locations(location: str, recipe: Recipe) -> dict[str, str]:
+    """preset name -> the model.json of its specialist network, resolved against the bundle's location."""
+    def resolve(relative: str) -> str:
+        if "://" in location or location.startswith("local:"):
+            return urljoin(location, relative)
+        return str((Path(location).parent / relative).resolve())
+
+    return {name: resolve(preset.network) for name, preset in recipe.presets.items() if preset.network}
 
 
 def specificity(recipe: Recipe) -> int:

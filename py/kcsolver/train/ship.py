@@ -1,10 +1,15 @@
-"""Ship a trained run as a built-in bundle of the site (site/models/<name>/).
+"""Ship a trained run as a built-in bundle of the site (site/models/<name>/), or as a preset's specialist.
 
     python -m kcsolver.train.ship kcaptcha --run runs/kcaptcha     # runs/kcaptcha/model -> site/models/kcaptcha
+    python -m kcsolver.train.ship kcaptcha-classic --run runs/spec --specialist-for kcaptcha:classic
 
 The shipped `kcaptcha` bundle is one network whose recipe holds every built-in
-solver as a preset (l2_digits, digits, stock23, classic); the wheel for Python
-users carries site/models/ as kcsolver.models, build.py copies it into the site.
+solver as a preset (l2_digits, digits, stock23, classic). A specialist is a
+network fine-tuned from the bundle (same output layout) that reads one preset
+better: shipped as a folder of its own, the bundle's preset names it
+(`presets.classic.network`), and re-shipping the bundle keeps that reference.
+The wheel for Python users carries site/models/ as kcsolver.models, build.py
+copies it into the site.
 """
 
 from __future__ import annotations
@@ -17,31 +22,73 @@ from pathlib import Path
 from ..integrity import write_sums
 
 ROOT = Path(__file__).resolve().parents[3]
+# The recipe fields a specialist must share with its bundle: they fix what its outputs mean.
+LAYOUT = ("charset", "generations", "decoding", "input", "crop_credits", "crop_text_rows", "text_stretch")
 
 
-def ship(name: str, run: Path | None = None, models: Path = ROOT / "site" / "models") -> Path:
+def _recipe(document: dict) -> dict:
+    return document["userDefinedMetadata"]["kcsolver"]
+
+
+def _write(target: Path, document: dict) -> None:
+    (target / "model.json").write_text(json.dumps(document, separators=(",", ":")))
+    write_sums(target)  # build.py and `kcsolver verify` check the folder against these
+
+
+def ship(name: str, run: Path | None = None, models: Path = ROOT / "site" / "models",
+         specialist_for: str | None = None) -> Path:
     built = (run or ROOT / "runs" / name) / "model"
     if not (built / "model.json").exists():
         raise SystemExit(f"{built}/model.json not found: train first (python -m kcsolver train --config {name})")
     target = models / name
+    kept = {}  # preset -> specialist network, from the bundle this one replaces
     if target.exists():
+        previous = _recipe(json.loads((target / "model.json").read_text())).get("presets", {})
+        kept = {preset: entry["network"] for preset, entry in previous.items() if entry.get("network")}
         shutil.rmtree(target)
     target.mkdir(parents=True)
     for file in built.iterdir():
         shutil.copy2(file, target / file.name)
     document = json.loads((target / "model.json").read_text())
-    document["userDefinedMetadata"]["kcsolver"]["name"] = name
-    (target / "model.json").write_text(json.dumps(document, separators=(",", ":")))
-    write_sums(target)  # build.py and `kcsolver verify` check the folder against these
+    recipe = _recipe(document)
+    recipe["name"] = name
+    for preset, entry in recipe.get("presets", {}).items():
+        entry.pop("network", None)
+        if specialist_for is None and preset in kept and (target / kept[preset]).resolve().exists():
+            entry["network"] = kept[preset]
+            print(f"{name}: preset {preset} keeps its specialist {kept[preset]}")
+    _write(target, document)
+    if specialist_for is not None:
+        _attach(name, recipe, models, specialist_for)
     return target / "model.json"
+
+
+def _attach(name: str, recipe: dict, models: Path, specialist_for: str) -> None:
+    """Name the shipped specialist in its bundle's preset (BUNDLE:PRESET)."""
+    bundle, _, preset = specialist_for.partition(":")
+    bundle_json = models / bundle / "model.json"
+    if not bundle_json.exists() or not preset:
+        raise SystemExit(f"--specialist-for {specialist_for}: give BUNDLE:PRESET of a shipped bundle")
+    document = json.loads(bundle_json.read_text())
+    bundle_recipe = _recipe(document)
+    differing = [key for key in LAYOUT if bundle_recipe.get(key) != recipe.get(key)]
+    if differing:
+        raise SystemExit(f"{name} cannot be a specialist of {bundle}: its recipe differs in {', '.join(differing)} "
+                         f"(fine-tune it from the bundle: --init site/models/{bundle}/model.json)")
+    if preset not in bundle_recipe.get("presets", {}):
+        raise SystemExit(f"{bundle} has no preset {preset!r}; it has {', '.join(bundle_recipe.get('presets', {}))}")
+    bundle_recipe["presets"][preset]["network"] = f"../{name}/model.json"
+    _write(models / bundle, document)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name")
     parser.add_argument("--run", type=Path, help="the training run folder (default runs/NAME)")
+    parser.add_argument("--specialist-for", metavar="BUNDLE:PRESET",
+                        help="ship it as the network that reads this preset of a shipped bundle")
     args = parser.parse_args(argv)
-    print(ship(args.name, args.run))
+    print(ship(args.name, args.run, specialist_for=args.specialist_for))
     return 0
 
 
