@@ -198,7 +198,8 @@ def browser_stdlib(core: Path, numpy_archive: Path) -> bytes:
     made by that Pyodide under Node; cached in .cache/ by its inputs."""
     inputs = hashlib.sha256()
     for path in [core / "python_stdlib.zip", core / "pyodide.asm.wasm", numpy_archive, ROOT / STDLIB_TOOL,
-                 *sorted((ROOT / "py" / "kcsolver").rglob("*.py")), *sorted(DEFAULT_MODEL.iterdir())]:
+                 *sorted((ROOT / "py" / "kcsolver").rglob("*.py")),
+                 *sorted(p for p in DEFAULT_MODEL.parent.rglob("*") if p.is_file())]:
         inputs.update(path.name.encode() + sha256_file(path).encode())
     cached = CACHE / f"python_stdlib-bytecode-{inputs.hexdigest()[:16]}.zip"
     if not cached.exists():

@@ -177,6 +177,7 @@ def test_the_full_wheel_carries_the_solvers_strips_and_notice(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     assert {"kcsolver/models/kcaptcha/model.json", "kcsolver/models/kcaptcha/group1-shard1of1.bin",
+            "kcsolver/models/kcaptcha-classic/model.json", "kcsolver/models/kcaptcha-classic/group1-shard1of1.bin",
             "kcsolver/synth/kcaptcha_fonts/NOTICE.md", "kcsolver/synth/kcaptcha_fonts/v1/times.png",
             "kcsolver/synth/kcaptcha_fonts/v2/times_bold.png"} <= names
 

@@ -14,7 +14,8 @@ const py = await loadPyodide({ indexURL: path.resolve(pyodideDir) + "/", env: { 
 const sitePackages = py.runPython("import sys; '/lib/python%d.%d/site-packages' % sys.version_info[:2]");
 py.unpackArchive(new Uint8Array(fs.readFileSync(numpyZip)), "zip", { extractDir: sitePackages });
 py.mountNodeFS("/kcsolver-src", path.resolve(pySrc));
-py.mountNodeFS("/kcsolver-model", path.resolve(modelDir));
+// the folder of every shipped model: a bundle's specialists sit beside it (../kcaptcha-classic/)
+py.mountNodeFS("/kcsolver-models", path.resolve(modelDir, ".."));
 py.FS.writeFile("/stdlib-source.zip", new Uint8Array(fs.readFileSync(path.resolve(pyodideDir, "python_stdlib.zip"))));
 const added = py.runPython(`
 import sys
@@ -26,7 +27,7 @@ from kcsolver.captcha import Solver
 image = np.full((60, 160, 4), 255, np.uint8)
 for x in range(20, 140, 24):
     image[15:45, x:x + 4, :3] = 30  # a few dark strokes: the network and the decoder run
-Solver.load("/kcsolver-model").solve(image)
+Solver.load("/kcsolver-models/${path.basename(path.resolve(modelDir))}").solve(image)
 from kcsolver.browser.stdlib_zip import browser_stdlib, imported_from_zip
 browser_stdlib("/stdlib-source.zip", "/stdlib-bytecode.zip", imported_from_zip())
 `);

@@ -305,7 +305,9 @@ async def get_solver(url: str, backend: str | None = None, recipe: dict | None =
                 raise KcsolverError(f"{url} has no kcsolver recipe (no userDefinedMetadata.kcsolver and no "
                                     "kcsolver.json beside it): give charset, decoding and input") from None
         parsed = Recipe.from_dict(recipe, "recipe") if recipe else Solver.find_recipe(model, url)
-        networks = specialist_locations(url, parsed)
+        # Files picked from disk are one model folder (the names of two would collide): a bundle picked
+        # that way is read without its specialists.
+        networks = {} if url.startswith("local:") else specialist_locations(url, parsed)
         specialists = {name: await get_companion(where, model, backend) for name, where in networks.items()
                        if preset is None or name == preset}
         if preset in specialists:
