@@ -247,14 +247,14 @@ class Solver:
         reason = refused.reason if refused.reason == NO_TEXT else refused.reason.split(": try")[0].split(" (read")[0]
         return Result("", 0.0, [], solver="auto", reason=reason)
 
-    def _specialist_looks(self, rgbs: list, answers: list[Result]) -> None:
+    def _specialist_looks(self, inputs: list, answers: list[Result]) -> None:
         """Replace the automatic choice's answers whose preset has a specialist by that network's reading
-        (kept unless the specialist refuses it)."""
+        of the same input (kept unless the specialist refuses it)."""
         for name, network in self.specialists.items():
             chosen = [i for i, answer in enumerate(answers) if answer.solver == name and answer.reason is None]
             if not chosen:
                 continue
-            outputs = self._predict(np.stack([preprocess(rgbs[i], self.recipe) for i in chosen]), network)
+            outputs = self._predict(np.stack([inputs[i] for i in chosen]), network)
             for i, output in zip(chosen, outputs):
                 second = self.reading(output, name)
                 if second.reason is None:
@@ -287,12 +287,12 @@ class Solver:
             begun = time.perf_counter()
             rgbs = [load_image(image) for image in images[start:start + batch_size]]
             refusals = [self.no_text(rgb) for rgb in rgbs]
-            readable = [rgb for rgb, refusal in zip(rgbs, refusals) if refusal is None]
-            outputs = iter(self._predict(np.stack([preprocess(rgb, self.recipe) for rgb in readable]))
-                           if readable else [])
+            inputs = [None if refusal else preprocess(rgb, self.recipe) for rgb, refusal in zip(rgbs, refusals)]
+            readable = [x for x in inputs if x is not None]
+            outputs = iter(self._predict(np.stack(readable)) if readable else [])
             answers = [self._refusal(refusal) if refusal else self.decide(self.readings(next(outputs)))
                        for refusal in refusals]
-            self._specialist_looks(rgbs, answers)
+            self._specialist_looks(inputs, answers)
             batch = [self._second_look(rgb, answer) for rgb, answer in zip(rgbs, answers)]
             ms = (time.perf_counter() - begun) * 1000 / len(rgbs)
             for result in batch:
