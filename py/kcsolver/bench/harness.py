@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -39,7 +40,7 @@ from ..devserver import Link, StaticServer
 from .densenet import build_densenet121
 
 ROOT = Path(__file__).resolve().parents[3]
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("KCSOLVER_SHARED", ROOT.parent / "shared"))  # as tests/conftest.py
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run", "--enable-unsafe-swiftshader"]
 THROTTLE = {"bits_per_second": 10e6, "latency_ms": 40}  # the throttled start-up rows' connection
