@@ -304,7 +304,7 @@ async def get_solver(url: str, backend: str | None = None, recipe: dict | None =
             except OSError:
                 raise KcsolverError(f"{url} has no kcsolver recipe (no userDefinedMetadata.kcsolver and no "
                                     "kcsolver.json beside it): give charset, decoding and input") from None
-        parsed = Recipe.from_dict(recipe, "recipe") if recipe else Solver.find_recipe(model, url)
+        parsed = Recipe.from_dict(recipe, "recipe") if recipe else Solver.find_recipe(model.metadata, url)
         # Files picked from disk are one model folder (the names of two would collide): a bundle picked
         # that way is read without its specialists.
         networks = {} if url.startswith("local:") else specialist_locations(url, parsed)

@@ -26,6 +26,7 @@ from urllib.parse import urljoin
 import numpy as np
 
 from ..errors import KcsolverError
+from ..limits import DEFAULT as DEFAULT_LIMITS
 from .decode import best_path, collapse, decode_chunks, marginal, path_log_probability, restrict
 from .images import load_image
 from .preprocess import preprocess
@@ -44,6 +45,7 @@ FIT_MIN = 0.01
 MIN_WIDTH, MIN_HEIGHT = 24, 12
 MIN_CONTRAST = 32
 NO_TEXT = "no captcha text found"
+OTHER_CONFIGURATION = "looks like another KCAPTCHA configuration"
 
 # The shipped bundle: one network, several solvers (its presets). A checkout finds it in site/models/;
 # an installed wheel carries it as the kcsolver.models package data.
@@ -107,23 +109,31 @@ class Solver:
     def load(cls, name_or_path="auto", backend: str = "numpy", recipe: dict | None = None,
              preset: str | None = None) -> "Solver":
         from ..model import load_model
+        from ..tfjs.loader import parse_document, read_source
 
         location, builtin_preset = cls.resolve(name_or_path)
         preset = preset or builtin_preset
+        if preset is not None:  # a preset with a specialist runs that network alone: the bundle gives only its recipe
+            document = parse_document(read_source(location, DEFAULT_LIMITS.model_json_bytes), location)
+            parsed = cls.find_recipe(document.get("userDefinedMetadata"), location, recipe)
+            networks = specialist_locations(location, parsed)
+            if preset in networks:
+                return cls(load_model(networks[preset], backend=backend), parsed, name=str(name_or_path),
+                           preset=preset)
         model = load_model(location, backend=backend)
-        parsed = cls.find_recipe(model, location, recipe)
-        networks = specialist_locations(location, parsed)
-        if preset in networks:  # this preset's own network reads it; the bundle gave the recipe
-            return cls(load_model(networks[preset], backend=backend), parsed, name=str(name_or_path), preset=preset)
-        specialists = ({name: load_model(where, backend=backend) for name, where in networks.items()}
+        parsed = cls.find_recipe(model.metadata, location, recipe)
+        specialists = ({name: load_model(where, backend=backend)
+                        for name, where in specialist_locations(location, parsed).items()}
                        if preset is None else {})
         return cls(model, parsed, name=str(name_or_path), preset=preset, specialists=specialists)
 
     @staticmethod
-    def find_recipe(model, location: str, recipe: dict | None = None) -> Recipe:
+    def find_recipe(metadata: dict | None, location: str, recipe: dict | None = None) -> Recipe:
+        """The recipe: the `recipe` argument, else the model.json's userDefinedMetadata.kcsolver (`metadata`
+        is the whole userDefinedMetadata), else a kcsolver.json beside a local model.json."""
         if recipe is not None:
             return Recipe.from_dict(recipe, "recipe argument")
-        embedded = (model.metadata or {}).get("kcsolver") if isinstance(model.metadata, dict) else None
+        embedded = metadata.get("kcsolver") if isinstance(metadata, dict) else None
         if embedded:
             return Recipe.from_dict(embedded, f"{location} userDefinedMetadata.kcsolver")
         if "://" not in location:
@@ -189,33 +199,22 @@ class Solver:
         free_path = free.argmax(axis=1)
         return collapse(free_path, free, self.recipe.charset)[0], path_log_probability(free, free_path)
 
-    def readings(self, output: np.ndarray) -> dict[str, Result]:
-        """Every solver's reading of one network output (refused ones carry a reason)."""
+    def readings(self, output: np.ndarray, names=None) -> dict[str, Result]:
+        """Every solver's reading of one network output, or only those `names` (refused ones carry a
+        reason)."""
+        names = list(names or self.solvers)
         if self.recipe.decoding["type"] != "ctc":
             text, chars, confidence = decode_chunks(output, self.recipe.charset, int(self.recipe.decoding["length"]))
-            return {name: Result(text, confidence, chars, solver=name) for name in self.solvers}
+            return {name: Result(text, confidence, chars, solver=name) for name in names}
         free_text, free_log_probability = self._free_reading(output)
         results = {}
-        for name, recipe in self.solvers.items():
-            result = self._read_as(output, recipe, name, free_log_probability)
+        for name in names:
+            result = self._read_as(output, self.solvers[name], name, free_log_probability)
             if not free_text:
                 result = Result("", 0.0, [], solver=name, reason=NO_TEXT, fit=result.fit)
             results[name] = result
         self._explain_refusals(results, free_text)
         return results
-
-    def reading(self, output: np.ndarray, name: str) -> Result:
-        """One solver's reading of one output (cheaper than readings(); a refusal's reason names no
-        other solver)."""
-        if self.recipe.decoding["type"] != "ctc":
-            return self.readings(output)[name]
-        free_text, free_log_probability = self._free_reading(output)
-        result = self._read_as(output, self.solvers[name], name, free_log_probability)
-        if not free_text:
-            return Result("", 0.0, [], solver=name, reason=NO_TEXT, fit=result.fit)
-        if result.fit < FIT_MIN:
-            return Result("", 0.0, [], solver=name, reason="looks like another KCAPTCHA configuration", fit=result.fit)
-        return result
 
     def choose(self, readings: list[Result]) -> Result | None:
         """The best-fitting reading; among those within a factor 2 of it, the most specific solver's
@@ -231,9 +230,13 @@ class Solver:
         best = self.choose(fitting)
         for result in results.values():
             if result.reason is None and result.fit < FIT_MIN:
-                result.reason = (f"looks like another KCAPTCHA configuration: try {best.solver}" if best else
-                                 f"looks like another KCAPTCHA configuration (read as {free_text!r}), which this "
-                                 "model's solvers do not read")
+                if best:
+                    result.reason = f"{OTHER_CONFIGURATION}: try {best.solver}"
+                elif len(results) < len(self.solvers):  # only some solvers were asked: the others might fit
+                    result.reason = OTHER_CONFIGURATION
+                else:
+                    result.reason = (f"{OTHER_CONFIGURATION} (read as {free_text!r}), which this model's solvers "
+                                     "do not read")
                 result.text, result.chars, result.confidence = "", [], 0.0
 
     def decide(self, readings: dict[str, Result]) -> Result:
@@ -247,27 +250,30 @@ class Solver:
         reason = refused.reason if refused.reason == NO_TEXT else refused.reason.split(": try")[0].split(" (read")[0]
         return Result("", 0.0, [], solver="auto", reason=reason)
 
-    def _specialist_looks(self, inputs: list, answers: list[Result]) -> None:
+    def _specialist_looks(self, inputs: list, answers: list[Result]) -> list:
         """Replace the automatic choice's answers whose preset has a specialist by that network's reading
-        of the same input (kept unless the specialist refuses it)."""
+        of the same input (kept unless the specialist refuses it). Returns, per answer, the network that
+        made it (None: this solver's own)."""
+        made_by = [None] * len(answers)
         for name, network in self.specialists.items():
             chosen = [i for i, answer in enumerate(answers) if answer.solver == name and answer.reason is None]
             if not chosen:
                 continue
             outputs = self._predict(np.stack([inputs[i] for i in chosen]), network)
             for i, output in zip(chosen, outputs):
-                second = self.reading(output, name)
+                second = self.readings(output, [name])[name]
                 if second.reason is None:
-                    answers[i] = second
+                    answers[i], made_by[i] = second, network
+        return made_by
 
-    def _second_look(self, rgb: np.ndarray, result: Result) -> Result:
-        """Re-read a doubtful answer from re-framed copies as the same solver (and network); keep the most
-        voted reading."""
+    def _second_look(self, rgb: np.ndarray, result: Result, network=None) -> Result:
+        """Re-read a doubtful answer from re-framed copies with the network that made it, as the same
+        solver; keep the most voted reading."""
         if result.reason is not None or result.confidence >= RETRY_BELOW:
             return result
         batch = np.stack([preprocess(rgb, self.recipe, framing) for framing in REFRAMINGS])
-        network = self.specialists.get(result.solver)
-        candidates = [result] + [self.reading(row, result.solver) for row in self._predict(batch, network)]
+        candidates = [result] + [self.readings(row, [result.solver])[result.solver]
+                                 for row in self._predict(batch, network)]
         votes: dict[str, float] = {}
         for candidate in candidates:  # each answered reading votes with its confidence
             if candidate.reason is None:
@@ -292,8 +298,8 @@ class Solver:
             outputs = iter(self._predict(np.stack(readable)) if readable else [])
             answers = [self._refusal(refusal) if refusal else self.decide(self.readings(next(outputs)))
                        for refusal in refusals]
-            self._specialist_looks(inputs, answers)
-            batch = [self._second_look(rgb, answer) for rgb, answer in zip(rgbs, answers)]
+            made_by = self._specialist_looks(inputs, answers)
+            batch = [self._second_look(*look) for look in zip(rgbs, answers, made_by)]
             ms = (time.perf_counter() - begun) * 1000 / len(rgbs)
             for result in batch:
                 result.ms = ms
