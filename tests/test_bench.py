@@ -27,6 +27,13 @@ def test_quick_bench_writes_records(tmp_path):
         # a first visit downloads the runtime (megabytes); a return visit through the service worker almost nothing
         assert row["bytes"] > 5_000_000 if metric == "first_visit" else row["bytes"] < 1_000_000
     assert starts[("return_visit_sw", "page")]["boot"]["cache"] == "restored"  # booted from the snapshot
+    solves = {(r["folder"], r["model"]): r for r in records if "solve_ms" in r}
+    assert {model for _, model in solves} == {"l2_digits", "digits", "stock23", "classic", "auto"}
+    for (folder, model), row in solves.items():
+        assert row["solve_ms"] > 0 and row["repeat"] == 2
+        own = solves[(folder, "auto")] if model == "auto" else row
+        assert row["answered_as"] == own["answered_as"]  # the automatic choice picked the folder's solver
+    assert solves[("classic126_jpg", "auto")]["answered_as"] == "classic"
     assert any(r["metric"].startswith("solve_") and r["images_per_second"] > 0 for r in records if "images_per_second" in r)
     assert "| model | engine | backend | median ms |" in result.stdout
     assert "Per-op time, ours, kcaptcha on webgl" in result.stdout and "| 00 conv2d |" in result.stdout

@@ -1,6 +1,6 @@
 """Our engine against TensorFlow.js in the same headless Chromium; cold/warm starts; CPython throughput.
 
-    python -m kcsolver.bench [--quick] [--starts] [--webgl] [--profile] [--json OUT] [--repeat N] [MODEL_JSON ...]
+    python -m kcsolver.bench [--quick] [--starts] [--solve] [--webgl] [--profile] [--json OUT] [--repeat N] [MODEL_JSON ...]
 
 Builds a fresh dist/ (vendored runtime), serves it and npm's TF.js 4.22 on
 127.0.0.1, and measures in one browser:
@@ -17,6 +17,10 @@ Builds a fresh dist/ (vendored runtime), serves it and npm's TF.js 4.22 on
     TF.js demo (TF.js + DenseNet121) for comparison. `--starts` runs only these;
     each row: metric (first_visit, return_visit_sw, return_visit_http_cache,
     `_10Mbit/40ms` when throttled), engine, target, ms, bytes;
+  * in-browser solve: Python's time per real captcha (decoding and second
+    look included) in the worker, each real dev folder read by its own solver
+    and by the automatic choice (which reads a classic image twice: bundle,
+    then specialist), numpy and webgl, interleaved. `--solve` runs only these;
   * CPython: Solver.solve images per second on the shared real samples.
 Prints markdown tables; --json writes the records. Figures, never assertions.
 """
@@ -45,6 +49,9 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-background-networking", "--disable-
                   "--disable-sync", "--no-first-run", "--enable-unsafe-swiftshader"]
 THROTTLE = {"bits_per_second": 10e6, "latency_ms": 40}  # the throttled start-up rows' connection
 SOLVERS = ("kcaptcha",)  # the shipped bundle: one network behind every built-in solver
+# real dev folder -> the built-in solver of its configuration (the in-browser solve rows)
+FOLDER_SOLVERS = {"l2_digits_png": "l2_digits", "digits_l4_6_png": "digits", "stock23_jpg": "stock23",
+                  "stock20_true_png": "stock23", "classic126_jpg": "classic"}
 
 
 def part_of(path: str) -> str:
@@ -79,17 +86,21 @@ class Bench:
             dist = build.build(tmp / "site" / "app", "vendored")
             densenet = build_densenet121(tmp / "densenet121")
             roots = {"/node_modules/": ROOT / "node_modules", "/bench/": Path(__file__).parent / "pages",
-                     "/fixtures/": SHARED / "fixtures" / "tfjs", "/densenet121/": densenet.parent, "/extra/": Path("/")}
+                     "/fixtures/": SHARED / "fixtures" / "tfjs", "/densenet121/": densenet.parent, "/extra/": Path("/"),
+                     "/real/": SHARED / "kcaptcha-real-dev"}
             with StaticServer(dist.parent, roots) as server, sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
                 self.browser_version = browser.version
                 self.server = server
-                if not self.args.starts:
+                only = self.args.starts or self.args.webgl or self.args.latency or self.args.solve
+                if not only or self.args.webgl or self.args.latency:
                     self.warm_latency(browser, server, densenet)
-                if not self.args.webgl and not self.args.latency:
+                if not only or self.args.solve:
+                    self.solve_latency(browser, server)
+                if not only or self.args.starts:
                     self.start_times(browser, server, densenet)
                 browser.close()
-        if not (self.args.webgl or self.args.starts or self.args.latency):
+        if not only:
             self.cpython_throughput()
 
     def models(self, server, densenet):
@@ -162,6 +173,37 @@ class Bench:
                              min_ms=min(times), max_ms=max(times), repeat=len(times))
             if self.args.profile and name in SOLVERS + ("densenet121",):
                 self.profile(ours, name, url, shape, data)
+        context.close()
+
+    def solve_latency(self, browser, server):
+        """Real captchas solved in the worker as the page solves them (window.kcsolver.solve): each folder
+        by its own solver and by "auto", on each backend, in interleaved rounds over the same images."""
+        images_per_round, rounds = (2, 1) if self.args.quick else (4, 3)
+        backends = ["numpy"] if self.args.quick else ["numpy", "webgl"]
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(server.url + "/app/?nosw=1")
+        page.evaluate("kcsolver.ready")
+        solve = ("async ([url, model, backend]) => { const blob = await (await fetch(url)).blob(); "
+                 "const r = await kcsolver.solve(blob, {model, backend}); return [r.ms, r.solver]; }")
+        for folder, preset in FOLDER_SOLVERS.items():
+            files = sorted(p.name for p in (SHARED / "kcaptcha-real-dev" / folder).iterdir() if p.suffix != ".csv")
+            urls = [f"{server.url}/real/{folder}/{name}" for name in files[:images_per_round * rounds]]
+            blocks = [(model, backend) for model in (preset, "auto") for backend in backends]
+            samples: dict[tuple, list] = {block: [] for block in blocks}
+            chosen: dict[tuple, set] = {block: set() for block in blocks}
+            for model, backend in blocks:  # warm-up: model load, backend switch, first compile
+                page.evaluate(solve, [urls[0], model, backend])
+            for round_index in range(rounds):
+                for block in blocks:
+                    for url in urls[round_index * images_per_round:(round_index + 1) * images_per_round]:
+                        ms, solver = page.evaluate(solve, [url, *block])
+                        samples[block].append(ms)
+                        chosen[block].add(solver)
+            for (model, backend), times in samples.items():
+                self.add(engine="kcsolver", backend=backend, model=model, folder=folder, solve_ms=statistics.median(times),
+                         min_ms=min(times), max_ms=max(times), repeat=len(times),
+                         answered_as=",".join(sorted(chosen[(model, backend)])))
         context.close()
 
     def profile(self, page, name, url, shape, data, repeat=5):
@@ -289,8 +331,9 @@ class Bench:
     # ------------------------------------------------------------ report
     def markdown(self) -> str:
         lines = [f"Machine: {platform.machine()}, {self.cpu()}, Chromium {getattr(self, 'browser_version', '?')} "
-                 "(WebGL on SwiftShader), CPython " + platform.python_version(), "",
-                 "| model | engine | backend | median ms | min ms | max ms |", "| --- | --- | --- | ---: | ---: | ---: |"]
+                 "(WebGL on SwiftShader), CPython " + platform.python_version()]
+        if any("median_ms" in r for r in self.records):
+            lines += ["", "| model | engine | backend | median ms | min ms | max ms |", "| --- | --- | --- | ---: | ---: | ---: |"]
         for r in self.records:
             if "median_ms" in r:
                 value = "failed: " + r.get("error", "") if r["median_ms"] is None else f"{r['median_ms']:.2f}"
@@ -314,6 +357,13 @@ class Bench:
                 rows = [f"| {step} | {ms:.2f} |" for step, ms in totals.items()]
             lines += ["", f"Per-op time, ours, {model} on {backend} (each op waits for the device; mean of 5):", "",
                       "| step | ms |", "| --- | ---: |", *rows, f"| total | {sum(totals.values()):.2f} |"]
+        solves = [r for r in self.records if "solve_ms" in r]
+        if solves:
+            lines += ["", "In-browser solve: Python's time per real captcha in the worker (second look included)", "",
+                      "| folder | solver | answered as | backend | median ms | min ms | max ms | n |",
+                      "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
+            lines += [f"| {r['folder']} | {r['model']} | {r['answered_as']} | {r['backend']} | {r['solve_ms']:.1f} | "
+                      f"{r['min_ms']:.1f} | {r['max_ms']:.1f} | {r['repeat']} |" for r in solves]
         starts = [r for r in self.records if "target" in r]
         if starts:
             lines += ["", "Start-up: navigation to first answer, bytes on the wire (gzip as GitHub Pages sends it)", "",
@@ -351,6 +401,8 @@ def main(argv=None) -> int:
     parser.add_argument("--latency", action="store_true",
                         help="only the warm latency of the shipped solvers and the given models, every backend "
                              "(e.g. a new network against an old one's model.json, side by side)")
+    parser.add_argument("--solve", action="store_true",
+                        help="only the in-browser solve of real captchas: each folder by its solver and by auto")
     parser.add_argument("--webgl", action="store_true",
                         help="only ours-webgl against TF.js-webgl on the solvers and DenseNet121 (issue 4's figures)")
     args = parser.parse_args(argv)
