@@ -120,6 +120,25 @@ def test_automatic_choice_reads_classic_captchas_like_cpython(app_page, cpython_
         assert f"solver {expected.solver}" in app_page.locator("#timing").inner_text()
 
 
+def test_the_automatic_choice_fetches_a_specialist_only_for_a_captcha_that_needs_it(page, site_url, cpython_answers):
+    stock, classic = SAMPLES["stock23"][0], SAMPLES["classic"][0]
+    page.goto(site_url + "?nosw=1")
+    page.evaluate("kcsolver.ready")
+    # straight after boot, before the worker's idle work prepares the specialists
+    steps = page.evaluate(f"""async () => {{
+        const loaded = () => kcsolver.request('info').then((i) => i.models_loaded.join(' '));
+        const stock = await kcsolver.solve(await {page_file_js(stock, 'image/jpeg')});
+        const afterStock = await loaded();
+        const classic = await kcsolver.solve(await {page_file_js(classic, 'image/jpeg')});
+        return [stock, afterStock, classic, await loaded()];
+    }}""")
+    assert steps[0]["solver"] == "stock23" and "kcaptcha-classic" not in steps[1]
+    expected = cpython_answers[("auto", classic.name)]
+    assert (steps[2]["text"], steps[2]["solver"]) == (expected.text, "classic")
+    assert abs(steps[2]["confidence"] - expected.confidence) < 1e-3
+    assert "kcaptcha-classic/model.json" in steps[3]
+
+
 def model_requests(server):
     return [r for r in server.requests if "/app/models/" in r]
 

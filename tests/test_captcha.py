@@ -314,8 +314,17 @@ def test_a_specialists_doubtful_answer_is_looked_at_again_by_the_specialist():
     assert auto.solve(CAPTCHA_LIKE).text == "bba" and (letters.images, doubtful.images) == (1, 1 + 4)
 
 
+def test_a_specialist_added_later_reads_what_the_automatic_choice_gives_its_preset():
+    letters = FixedNetwork(bundle_output(("a", 1), None, ("b", 1), None, ("a", 1)))
+    specialist = FixedNetwork(bundle_output(("b", 1), None, ("b", 1), None, ("a", 1)))
+    auto = Solver(letters, Recipe.from_dict(BUNDLE), "bundle")
+    assert auto.solve(CAPTCHA_LIKE).text == "aba"
+    auto.add_specialist("letters", specialist)  # as the browser does once it has fetched it
+    assert auto.solve(CAPTCHA_LIKE).text == "bba" and specialist.images == 1
+
+
 def test_specialists_belong_to_presets_and_only_to_the_automatic_choice():
-    with pytest.raises(KcsolverError, match="unknown solvers nope"):
+    with pytest.raises(KcsolverError, match="unknown solver .nope."):
         Solver(None, Recipe.from_dict(BUNDLE), "bundle", specialists={"nope": None})
     assert Solver(None, Recipe.from_dict(BUNDLE), "bundle", preset="two", specialists={"letters": None}).specialists == {}
 

@@ -18,6 +18,8 @@ _HANDLERS = {}
 _models: dict = {}
 _solvers: dict = {}
 _companions: list = []  # (bundle model, specialist model) pairs: the specialist follows the bundle's backend
+# automatic solvers' specialist networks not fetched yet: id(solver) -> {preset: (model.json URL, backend)}
+_unfetched: dict[int, dict] = {}
 _local_files: dict[str, bytes] = {}  # model files picked from disk: "local:/name" -> bytes
 
 
@@ -286,8 +288,10 @@ async def kernel_check(request):
 
 async def get_solver(url: str, backend: str | None = None, recipe: dict | None = None, preset: str | None = None):
     """A Solver for a model.json URL (and one of its presets, or None for the automatic choice); the
-    recipe comes from the request, model.json or a kcsolver.json beside it. Presets with a specialist
-    network load it too (a preset's own solver runs only that one)."""
+    recipe comes from the request, model.json or a kcsolver.json beside it. A preset with a specialist
+    network runs only that one (fetched now); the automatic choice starts without its specialists,
+    which `fetch_specialists` adds when first needed, so that a first answer never waits for a
+    network its captcha does not use."""
     import json
 
     from ..captcha import Recipe, Solver
@@ -308,13 +312,27 @@ async def get_solver(url: str, backend: str | None = None, recipe: dict | None =
         # Files picked from disk are one model folder (the names of two would collide): a bundle picked
         # that way is read without its specialists.
         networks = {} if url.startswith("local:") else specialist_locations(url, parsed)
-        specialists = {name: await get_companion(where, model, backend) for name, where in networks.items()
-                       if preset is None or name == preset}
-        if preset in specialists:
-            _solvers[key] = Solver(specialists[preset], parsed, name=preset, preset=preset)
+        if preset in networks:
+            _solvers[key] = Solver(await get_companion(networks[preset], model, backend), parsed, name=preset,
+                                   preset=preset)
         else:
-            _solvers[key] = Solver(model, parsed, name=preset or url, preset=preset, specialists=specialists)
+            solver = _solvers[key] = Solver(model, parsed, name=preset or url, preset=preset)
+            if solver.automatic and networks:
+                _unfetched[id(solver)] = {name: (where, backend) for name, where in networks.items()}
     return _solvers[key]
+
+
+async def fetch_specialists(solver, names=None) -> bool:
+    """Fetch the specialist networks an automatic solver still lacks (those of `names`, or all) and
+    give them to it; True if any arrived."""
+    waiting = _unfetched.get(id(solver), {})
+    arrived = False
+    for name in [n for n in list(waiting) if names is None or n in names]:
+        where, backend = waiting[name]
+        solver.add_specialist(name, await get_companion(where, solver.model, backend))
+        del waiting[name]
+        arrived = True
+    return arrived
 
 
 async def get_companion(url: str, bundle, backend: str | None):
@@ -333,6 +351,7 @@ async def prepare_solver(request):
     """Build a solver ahead of its first captcha (site/worker.js asks for the automatic one once idle,
     so that its specialist networks are fetched and on their backend before anyone waits on them)."""
     solver = await get_solver(request.model_url(), request.backend(), None, request.text("preset", required=False))
+    await fetch_specialists(solver)
     return {"solver": solver.preset or "auto", "specialists": sorted(solver.specialists),
             "backend": solver.model.backend}
 
@@ -356,7 +375,10 @@ async def solve(request):
         raise InputError(f"expected {width}x{height} RGBA pixels ({width * height * 4} bytes), got {len(pixels)}")
     solver = await get_solver(request.model_url(), request.backend(), request.object("recipe", required=False),
                               request.text("preset", required=False))
-    result = solver.solve(np.frombuffer(pixels, np.uint8).reshape(height, width, 4))
+    rgba = np.frombuffer(pixels, np.uint8).reshape(height, width, 4)
+    result = solver.solve(rgba)
+    if await fetch_specialists(solver, [result.solver]):  # its preset's specialist was still to fetch
+        result = solver.solve(rgba)
     answer = result.to_dict()
     answer["backend"] = solver.model.backend
     answer["model"] = request.model_url()

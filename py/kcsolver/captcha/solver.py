@@ -75,10 +75,17 @@ class Solver:
         self.preset = preset
         # the solvers this one can answer as, or compare with when refusing: name -> recipe
         self.solvers = ({n: recipe.preset(n) for n in recipe.presets} if recipe.presets else {name: recipe})
-        unknown = sorted(set(specialists or {}) - set(self.solvers))
-        if unknown:
-            raise KcsolverError(f"specialist networks for unknown solvers {', '.join(unknown)}")
-        self.specialists = dict(specialists or {}) if self.automatic else {}
+        self.specialists = {}
+        for name, network in (specialists or {}).items():
+            self.add_specialist(name, network)
+
+    def add_specialist(self, name: str, network) -> None:
+        """Let `network` re-read the images the automatic choice gives preset `name` (the browser adds
+        them once fetched)."""
+        if name not in self.solvers:
+            raise KcsolverError(f"a specialist network for unknown solver {name!r}")
+        if self.automatic:
+            self.specialists[name] = network
 
     @property
     def automatic(self) -> bool:
