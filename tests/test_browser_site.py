@@ -139,6 +139,20 @@ def test_the_automatic_choice_fetches_a_specialist_only_for_a_captcha_that_needs
     assert "kcaptcha-classic/model.json" in steps[3]
 
 
+def test_a_captcha_and_the_idle_preparation_share_one_specialist_download(page, site_url, cpython_answers):
+    classic = SAMPLES["classic"][1]
+    page.goto(site_url + "?nosw=1")
+    page.evaluate("kcsolver.ready")
+    prepared, answer = page.evaluate(f"""async () => {{
+        const bundle = new URL('models/kcaptcha/model.json', document.baseURI).href;
+        const file = await {page_file_js(classic, 'image/jpeg')};
+        return Promise.all([kcsolver.request('prepare-solver', {{modelUrl: bundle}}), kcsolver.solve(file)]);
+    }}""")
+    assert prepared["specialists"] == ["classic"]
+    expected = cpython_answers[("auto", classic.name)]
+    assert (answer["text"], answer["solver"]) == (expected.text, "classic")
+
+
 def model_requests(server):
     return [r for r in server.requests if "/app/models/" in r]
 

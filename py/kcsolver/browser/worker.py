@@ -20,6 +20,7 @@ _solvers: dict = {}
 _companions: list = []  # (bundle model, specialist model) pairs: the specialist follows the bundle's backend
 # automatic solvers' specialist networks not fetched yet: id(solver) -> {preset: (model.json URL, backend)}
 _unfetched: dict[int, dict] = {}
+_fetching: dict = {}  # (id(solver), preset) -> the download in progress, shared by the requests that wait for it
 _local_files: dict[str, bytes] = {}  # model files picked from disk: "local:/name" -> bytes
 
 
@@ -322,17 +323,31 @@ async def get_solver(url: str, backend: str | None = None, recipe: dict | None =
     return _solvers[key]
 
 
-async def fetch_specialists(solver, names=None) -> bool:
+async def fetch_specialists(solver, names=None) -> None:
     """Fetch the specialist networks an automatic solver still lacks (those of `names`, or all) and
-    give them to it; True if any arrived."""
+    give them to it. Requests that ask at the same time (a captcha and the idle preparation) wait for
+    the same download; one that fails stays to fetch, for the next request to try again."""
+    import asyncio
+
     waiting = _unfetched.get(id(solver), {})
-    arrived = False
     for name in [n for n in list(waiting) if names is None or n in names]:
-        where, backend = waiting[name]
-        solver.add_specialist(name, await get_companion(where, solver.model, backend))
-        del waiting[name]
-        arrived = True
-    return arrived
+        key = (id(solver), name)
+        if key not in _fetching:
+            where, backend = waiting[name]
+            _fetching[key] = asyncio.ensure_future(get_companion(where, solver.model, backend))
+        fetching = _fetching[key]
+        try:
+            network = await fetching
+        finally:
+            if _fetching.get(key) is fetching:
+                del _fetching[key]
+        if waiting.pop(name, None) is not None:
+            solver.add_specialist(name, network)
+
+
+def lacks_specialist(solver, name: str) -> bool:
+    """Whether an automatic solver's preset `name` has a specialist network still to fetch."""
+    return name in _unfetched.get(id(solver), {})
 
 
 async def get_companion(url: str, bundle, backend: str | None):
@@ -377,7 +392,8 @@ async def solve(request):
                               request.text("preset", required=False))
     rgba = np.frombuffer(pixels, np.uint8).reshape(height, width, 4)
     result = solver.solve(rgba)
-    if await fetch_specialists(solver, [result.solver]):  # its preset's specialist was still to fetch
+    if lacks_specialist(solver, result.solver):  # read again once its preset's specialist is here
+        await fetch_specialists(solver, [result.solver])
         result = solver.solve(rgba)
     answer = result.to_dict()
     answer["backend"] = solver.model.backend
