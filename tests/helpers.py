@@ -1,8 +1,19 @@
-"""Test helpers: the static server (from kcsolver.devserver) and CSP-safe polling."""
+"""Test helpers: the static server (from kcsolver.devserver), CSP-safe polling, the shipped specialists."""
+
+import json
+from pathlib import Path
 
 from kcsolver.devserver import StaticServer
 
-__all__ = ["StaticServer", "wait_until"]
+__all__ = ["StaticServer", "shipped_specialists", "wait_until"]
+
+MODELS = Path(__file__).resolve().parent.parent / "site" / "models"
+
+
+def shipped_specialists() -> dict[str, str]:
+    """preset -> the folder (under site/models/) of its specialist network, as the shipped bundle names them."""
+    recipe = json.loads((MODELS / "kcaptcha" / "model.json").read_text())["userDefinedMetadata"]["kcsolver"]
+    return {name: entry["network"].split("/")[-2] for name, entry in recipe["presets"].items() if entry.get("network")}
 
 
 def wait_until(page, expression: str, timeout_s: float = 60, interval_ms: int = 100):

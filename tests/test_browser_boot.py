@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpers import wait_until
+from helpers import shipped_specialists, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -41,11 +41,13 @@ def test_the_backend_is_chosen_once_idle_and_remembered(page, site_url):
         Promise.all(keys.map(k => caches.match(k).then(r => r.json()))))""")
     assert [r["backend"] for r in remembered] == [chosen] and set(remembered[0]["probe_ms"]) == {"numpy", "webgl"}
     assert chosen == min(remembered[0]["probe_ms"], key=remembered[0]["probe_ms"].get)
-    # then the automatic solver, with the classic specialist fetched and on the same backend
+    # then the automatic solver, with every specialist network fetched and on the same backend
     prepared = wait_until(page, "kcsolver.request('boot-cache-status').then(s => s.solver)", 120)
-    assert prepared == {"solver": "auto", "specialists": ["classic"], "backend": chosen}
+    specialists = shipped_specialists()
+    assert prepared == {"solver": "auto", "specialists": sorted(specialists), "backend": chosen}
     loaded = page.evaluate("kcsolver.request('info').then(i => i.models_loaded)")
-    assert any(m.endswith(f"models/kcaptcha-classic/model.json ({chosen})") for m in loaded), loaded
+    for folder in specialists.values():
+        assert any(m.endswith(f"models/{folder}/model.json ({chosen})") for m in loaded), loaded
     page.reload()
     page.evaluate("kcsolver.ready")
     assert wait_until(page, "kcsolver.request('boot-cache-status').then(s => s.backend)", 120) == \

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import build
+from helpers import shipped_specialists
 
 
 @pytest.fixture(scope="module")
@@ -176,9 +177,10 @@ def test_the_full_wheel_carries_the_solvers_strips_and_notice(tmp_path):
     wheel = build.build_full_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-    assert {"kcsolver/models/kcaptcha/model.json", "kcsolver/models/kcaptcha/group1-shard1of1.bin",
-            "kcsolver/models/kcaptcha-classic/model.json", "kcsolver/models/kcaptcha-classic/group1-shard1of1.bin",
-            "kcsolver/synth/kcaptcha_fonts/NOTICE.md", "kcsolver/synth/kcaptcha_fonts/v1/times.png",
+    networks = ["kcaptcha", *shipped_specialists().values()]
+    assert {f"kcsolver/models/{folder}/{file}" for folder in networks
+            for file in ("model.json", "group1-shard1of1.bin")} <= names
+    assert {"kcsolver/synth/kcaptcha_fonts/NOTICE.md", "kcsolver/synth/kcaptcha_fonts/v1/times.png",
             "kcsolver/synth/kcaptcha_fonts/v2/times_bold.png"} <= names
 
 
