@@ -23,8 +23,8 @@ FOLDER_GENERATION = {"classic126_jpg": "1.2.6", "digits_l4_6_png": "2.x", "l2_di
                      "stock20_true_png": "2.x", "stock23_jpg": "2.x"}
 FLOORS = {
     ("l2_digits", "l2_digits_png"): 0.995,   # 100% measured
-    ("digits", "digits_l4_6_png"): 0.995,    # 100% measured
-    ("digits", "l2_digits_png"): 0.995,      # 100% measured
+    ("digits", "digits_l4_6_png"): 0.995,    # 100% measured (with the digits specialist, as before it)
+    ("digits", "l2_digits_png"): 0.995,      # 100% measured (with the digits specialist, as before it)
     ("stock23", "stock23_jpg"): 0.995,       # 100% measured
     ("stock23", "stock20_true_png"): 0.995,  # 100% measured
     ("classic", "classic126_jpg"): 0.995,    # 100% measured (200/200) with the 2026-12-03 specialist; the target
