@@ -331,6 +331,8 @@ async def fetch_specialists(solver, names=None) -> None:
 
     waiting = _unfetched.get(id(solver), {})
     for name in [n for n in list(waiting) if names is None or n in names]:
+        if name not in waiting:  # another request fetched it while this one waited on an earlier network
+            continue
         key = (id(solver), name)
         if key not in _fetching:
             where, backend = waiting[name]

@@ -1,0 +1,89 @@
+"""The browser worker's specialist fetching (kcsolver.browser.worker), under CPython with stand-in downloads.
+
+The browser tests (test_browser_site.py) run the same code in Pyodide, where which request wins a race
+depends on timing; here the order of the downloads is fixed, so each interleaving is tested every time.
+"""
+
+import asyncio
+
+import pytest
+
+from kcsolver.browser import worker
+
+
+class AutomaticSolver:
+    model = "bundle"
+
+    def __init__(self):
+        self.specialists = {}
+
+    def add_specialist(self, name, network):
+        assert name not in self.specialists, f"{name} added twice"
+        self.specialists[name] = network
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """Stand-in for get_companion: each specialist's download finishes when the test releases it."""
+    released = {}
+    started = []
+
+    async def get_companion(url, bundle, backend):
+        started.append(url)
+        await released.setdefault(url, asyncio.Event()).wait()
+        return f"network from {url}"
+
+    monkeypatch.setattr(worker, "get_companion", get_companion)
+    monkeypatch.setattr(worker, "_unfetched", {})
+    monkeypatch.setattr(worker, "_fetching", {})
+    return released, started
+
+
+def waiting_solver():
+    solver = AutomaticSolver()
+    worker._unfetched[id(solver)] = {"digits": ("digits.json", None), "classic": ("classic.json", None)}
+    return solver
+
+
+async def settle():
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def test_a_captcha_fetching_a_later_specialist_while_the_idle_preparation_waits_on_an_earlier_one(downloads):
+    released, started = downloads
+
+    async def scenario():
+        solver = waiting_solver()
+        preparation = asyncio.ensure_future(worker.fetch_specialists(solver))  # digits first, then classic
+        await settle()
+        captcha = asyncio.ensure_future(worker.fetch_specialists(solver, ["classic"]))
+        await settle()
+        released.setdefault("classic.json", asyncio.Event()).set()  # the captcha's network arrives first
+        await captcha
+        assert solver.specialists == {"classic": "network from classic.json"}
+        released.setdefault("digits.json", asyncio.Event()).set()
+        await preparation  # then goes on to classic, which the captcha already fetched
+        return solver
+
+    solver = asyncio.run(scenario())
+    assert solver.specialists == {"classic": "network from classic.json", "digits": "network from digits.json"}
+    assert sorted(started) == ["classic.json", "digits.json"]  # one download each
+    assert not worker.lacks_specialist(solver, "classic") and not worker.lacks_specialist(solver, "digits")
+
+
+def test_two_requests_for_one_specialist_share_its_download(downloads):
+    released, started = downloads
+
+    async def scenario():
+        solver = waiting_solver()
+        first = asyncio.ensure_future(worker.fetch_specialists(solver, ["classic"]))
+        second = asyncio.ensure_future(worker.fetch_specialists(solver, ["classic"]))
+        await settle()
+        released.setdefault("classic.json", asyncio.Event()).set()
+        await asyncio.gather(first, second)
+        return solver
+
+    solver = asyncio.run(scenario())
+    assert started == ["classic.json"] and solver.specialists == {"classic": "network from classic.json"}
+    assert worker.lacks_specialist(solver, "digits")
