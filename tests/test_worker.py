@@ -5,6 +5,7 @@ depends on timing; here the order of the downloads is fixed, so each interleavin
 """
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -45,6 +46,12 @@ def waiting_solver():
     return solver
 
 
+def run(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop running in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 async def settle():
     for _ in range(5):
         await asyncio.sleep(0)
@@ -66,7 +73,7 @@ def test_a_captcha_fetching_a_later_specialist_while_the_idle_preparation_waits_
         await preparation  # then goes on to classic, which the captcha already fetched
         return solver
 
-    solver = asyncio.run(scenario())
+    solver = run(scenario())
     assert solver.specialists == {"classic": "network from classic.json", "digits": "network from digits.json"}
     assert sorted(started) == ["classic.json", "digits.json"]  # one download each
     assert not worker.lacks_specialist(solver, "classic") and not worker.lacks_specialist(solver, "digits")
@@ -84,6 +91,6 @@ def test_two_requests_for_one_specialist_share_its_download(downloads):
         await asyncio.gather(first, second)
         return solver
 
-    solver = asyncio.run(scenario())
+    solver = run(scenario())
     assert started == ["classic.json"] and solver.specialists == {"classic": "network from classic.json"}
     assert worker.lacks_specialist(solver, "digits")
