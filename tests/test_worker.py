@@ -28,21 +28,24 @@ def downloads(monkeypatch):
     """Stand-in for get_companion: each specialist's download finishes when the test releases it."""
     released = {}
     started = []
+    failing = set()  # URLs whose next download fails
 
     async def get_companion(url, bundle, backend):
         started.append(url)
         await released.setdefault(url, asyncio.Event()).wait()
+        if url in failing:
+            failing.discard(url)
+            raise OSError(f"{url}: network error")
         return f"network from {url}"
 
     monkeypatch.setattr(worker, "get_companion", get_companion)
-    monkeypatch.setattr(worker, "_unfetched", {})
-    monkeypatch.setattr(worker, "_fetching", {})
-    return released, started
+    monkeypatch.setattr(worker, "_pending", {})
+    return released, started, failing
 
 
 def waiting_solver():
     solver = AutomaticSolver()
-    worker._unfetched[id(solver)] = {"digits": ("digits.json", None), "classic": ("classic.json", None)}
+    worker._pending[id(solver)] = {name: worker.PendingSpecialist(f"{name}.json", None) for name in ("digits", "classic")}
     return solver
 
 
@@ -58,7 +61,7 @@ async def settle():
 
 
 def test_a_captcha_fetching_a_later_specialist_while_the_idle_preparation_waits_on_an_earlier_one(downloads):
-    released, started = downloads
+    released, started, _ = downloads
 
     async def scenario():
         solver = waiting_solver()
@@ -80,7 +83,7 @@ def test_a_captcha_fetching_a_later_specialist_while_the_idle_preparation_waits_
 
 
 def test_two_requests_for_one_specialist_share_its_download(downloads):
-    released, started = downloads
+    released, started, _ = downloads
 
     async def scenario():
         solver = waiting_solver()
@@ -94,3 +97,23 @@ def test_two_requests_for_one_specialist_share_its_download(downloads):
     solver = run(scenario())
     assert started == ["classic.json"] and solver.specialists == {"classic": "network from classic.json"}
     assert worker.lacks_specialist(solver, "digits")
+
+
+def test_a_failed_download_is_tried_again_by_the_next_request(downloads):
+    released, started, failing = downloads
+    failing.add("classic.json")
+
+    async def scenario():
+        solver = waiting_solver()
+        released.setdefault("classic.json", asyncio.Event()).set()
+        first, second = await asyncio.gather(worker.fetch_specialists(solver, ["classic"]),
+                                             worker.fetch_specialists(solver, ["classic"]), return_exceptions=True)
+        assert isinstance(first, OSError) and isinstance(second, OSError)  # both waited on the one failed download
+        assert worker.lacks_specialist(solver, "classic") and solver.specialists == {}
+        await worker.fetch_specialists(solver, ["classic"])
+        return solver
+
+    solver = run(scenario())
+    assert started == ["classic.json", "classic.json"]
+    assert solver.specialists == {"classic": "network from classic.json"}
+    assert not worker.lacks_specialist(solver, "classic")

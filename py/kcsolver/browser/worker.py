@@ -8,8 +8,10 @@ arrays); an exception travels back to the page as `{message, traceback}`.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import traceback
+from dataclasses import dataclass
 
 from ..errors import InputError, KcsolverError, ModelSourceError
 from . import ffi
@@ -18,9 +20,19 @@ _HANDLERS = {}
 _models: dict = {}
 _solvers: dict = {}
 _companions: list = []  # (bundle model, specialist model) pairs: the specialist follows the bundle's backend
-# automatic solvers' specialist networks not fetched yet: id(solver) -> {preset: (model.json URL, backend)}
-_unfetched: dict[int, dict] = {}
-_fetching: dict = {}  # (id(solver), preset) -> the download in progress, shared by the requests that wait for it
+
+
+@dataclass
+class PendingSpecialist:
+    """A specialist network an automatic solver has not received yet, and its download once one started
+    (shared by every request that waits for it)."""
+
+    where: str  # the network's model.json URL
+    backend: str | None
+    download: asyncio.Future | None = None
+
+
+_pending: dict[int, dict[str, PendingSpecialist]] = {}  # id(automatic solver) -> preset -> its pending network
 _local_files: dict[str, bytes] = {}  # model files picked from disk: "local:/name" -> bytes
 
 
@@ -319,37 +331,34 @@ async def get_solver(url: str, backend: str | None = None, recipe: dict | None =
         else:
             solver = _solvers[key] = Solver(model, parsed, name=preset or url, preset=preset)
             if solver.automatic and networks:
-                _unfetched[id(solver)] = {name: (where, backend) for name, where in networks.items()}
+                _pending[id(solver)] = {name: PendingSpecialist(where, backend) for name, where in networks.items()}
     return _solvers[key]
 
 
 async def fetch_specialists(solver, names=None) -> None:
     """Fetch the specialist networks an automatic solver still lacks (those of `names`, or all) and
     give them to it. Requests that ask at the same time (a captcha and the idle preparation) wait for
-    the same download; one that fails stays to fetch, for the next request to try again."""
-    import asyncio
-
-    waiting = _unfetched.get(id(solver), {})
-    for name in [n for n in list(waiting) if names is None or n in names]:
-        if name not in waiting:  # another request fetched it while this one waited on an earlier network
-            continue
-        key = (id(solver), name)
-        if key not in _fetching:
-            where, backend = waiting[name]
-            _fetching[key] = asyncio.ensure_future(get_companion(where, solver.model, backend))
-        fetching = _fetching[key]
+    the same download, and the first to see it finish adds the network; a failed download leaves its
+    network pending, for the next request to try again."""
+    pending = _pending.get(id(solver), {})
+    for name, entry in [(n, e) for n, e in pending.items() if names is None or n in names]:
+        if entry.download is None:
+            entry.download = asyncio.ensure_future(get_companion(entry.where, solver.model, entry.backend))
+        download = entry.download
         try:
-            network = await fetching
-        finally:
-            if _fetching.get(key) is fetching:
-                del _fetching[key]
-        if waiting.pop(name, None) is not None:
+            network = await download
+        except BaseException:
+            if entry.download is download:
+                entry.download = None
+            raise
+        if pending.get(name) is entry:  # not added meanwhile by another request awaiting the same download
+            del pending[name]
             solver.add_specialist(name, network)
 
 
 def lacks_specialist(solver, name: str) -> bool:
     """Whether an automatic solver's preset `name` has a specialist network still to fetch."""
-    return name in _unfetched.get(id(solver), {})
+    return name in _pending.get(id(solver), {})
 
 
 async def get_companion(url: str, bundle, backend: str | None):
