@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from PIL import Image
 
-from .strips import GD_TRANSPARENT, FontStrip, real_strips
+from .strips import GD_TRANSPARENT, FontStrip, real_strips, site_strips
 
 DIGITS = "0123456789"
 STOCK_SYMBOLS = "23456789abcdegikpqsvxyz"           # KCAPTCHA 2.x default
@@ -75,13 +75,16 @@ class CaptchaConfig:
     fluctuation: float = 5.0     # vertical fluctuation amplitude A
     white_noise: float = 1 / 6   # (2.x) (h - 30) * text_width * white_noise white pixels
     black_noise: float = 1 / 20  # (2.x) ... and black ones
-    colors: str = "bw"           # "bw" (black on white) or "random" (the generation's dark-on-light ranges)
-    image_format: str = "png"    # "png", "jpeg", or "jpeg-in-png" (JPEG-encoded, then stored as PNG)
+    colors: str = "bw"           # "bw" (black on white), "random" (the generation's dark-on-light ranges) or
+    foreground: tuple = (0, 0, 0)      # "fixed": these two RGB colours (a site's own setting)
+    background: tuple = (255, 255, 255)
+    image_format: str = "png"    # "png", "gif", "jpeg", or "jpeg-in-png" (JPEG-encoded, then stored as PNG)
     jpeg_quality: int = 90
     forbidden_pairs: tuple = ()
     lookalike: float = 0.0       # probability of a look-alike system face instead of a real strip
     vary: bool = False           # training: vary geometry, noise and drawing a little beyond the config
     geometries: tuple = field(default=())  # alternatives (width, height, credits, fluctuation, black_noise)
+    fonts: str | None = None     # a folder of a site's own KCAPTCHA font strips (PNG), instead of the stock ones
 
     def with_overrides(self, **changes) -> "CaptchaConfig":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -130,7 +133,7 @@ def pick_strip(config: CaptchaConfig, rng: np.random.Generator) -> FontStrip:
         squeeze = float(rng.choice((0.7, 0.8, 0.9)))
         outline = int(rng.integers(2, 4)) if generation.fonts == "v2" else 0
         return lookalike_strip(fonts[rng.integers(len(fonts))], generation.fonts, scale, squeeze, outline)
-    strips = real_strips(generation.fonts)
+    strips = site_strips(config.fonts) if config.fonts else real_strips(generation.fonts)
     return strips[rng.integers(len(strips))]
 
 
@@ -151,6 +154,8 @@ def random_style(config: CaptchaConfig, rng: np.random.Generator) -> Style:
     if config.colors == "random":
         fg = tuple(int(v) for v in rng.integers(generation.fg_range[0], generation.fg_range[1] + 1, 3))
         bg = tuple(int(v) for v in rng.integers(generation.bg_range[0], generation.bg_range[1] + 1, 3))
+    elif config.colors == "fixed":
+        fg, bg = tuple(config.foreground), tuple(config.background)
     else:
         fg, bg = (0, 0, 0), (255, 255, 255)
     style = Style(pick_strip(config, rng), width, height, bool(rng.random() < credits), fluctuation,
@@ -342,10 +347,14 @@ def render(config: CaptchaConfig, rng: np.random.Generator, text: str | None = N
 
 
 def encode(image: np.ndarray, config: CaptchaConfig) -> bytes:
-    """The image file as the deployment serves it (JPEG q90 with 4:4:4 chroma, as GD writes at q >= 90)."""
+    """The image file as the deployment serves it: JPEG with 4:4:4 chroma at quality >= 90 and 4:2:0 below
+    (as GD's libjpeg writes), GIF through a 256-colour palette, or PNG."""
     buffer = io.BytesIO()
     if config.image_format == "jpeg":
-        Image.fromarray(image).save(buffer, "JPEG", quality=config.jpeg_quality, subsampling=0)
+        Image.fromarray(image).save(buffer, "JPEG", quality=config.jpeg_quality,
+                                    subsampling=0 if config.jpeg_quality >= 90 else 2)
+    elif config.image_format == "gif":
+        Image.fromarray(image).quantize(256, dither=Image.Dither.NONE).save(buffer, "GIF")
     elif config.image_format == "jpeg-in-png":
         Image.fromarray(roundtrip(image, config.with_overrides(image_format="jpeg"))).save(buffer, "PNG")
     else:
@@ -360,9 +369,11 @@ def roundtrip(image: np.ndarray, config: CaptchaConfig, rng: np.random.Generator
     at a random quality: deployments of the same library save PNG or other JPEG qualities."""
     if config.image_format == "png":
         return image
+    if config.image_format == "gif":
+        return np.asarray(Image.open(io.BytesIO(encode(image, config))).convert("RGB"))
     config = config.with_overrides(image_format="jpeg")
     if config.vary and rng is not None:
         if rng.random() < 0.25:
             return image
-        config = config.with_overrides(jpeg_quality=int(rng.integers(70, 96)))
+        config = config.with_overrides(jpeg_quality=int(rng.integers(min(70, config.jpeg_quality), 96)))
     return np.asarray(Image.open(io.BytesIO(encode(image, config))).convert("RGB"))

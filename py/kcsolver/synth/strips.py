@@ -72,3 +72,33 @@ def real_strips(version: str) -> tuple[FontStrip, ...]:
     if not files:
         raise FileNotFoundError(f"no font strips in {folder}; the kcsolver package is incomplete")
     return tuple(from_rgba(f"{version}/{path.stem}", np.asarray(Image.open(path).convert("RGBA"))) for path in files)
+
+
+@functools.lru_cache(maxsize=8)
+def site_strips(folder: str) -> tuple[FontStrip, ...]:
+    """A site's own KCAPTCHA font strips (every PNG in `folder`, in KCAPTCHA's strip format: the 36 symbols
+    in ALPHABET order, row 0 marking each glyph's columns); a clear error when one is not such a strip."""
+    from PIL import Image, UnidentifiedImageError
+
+    files = sorted(Path(folder).glob("*.png"))
+    if not files:
+        raise ValueError(f"{folder}: no font strips (*.png) there; give the folder of the site's KCAPTCHA fonts")
+    strips = []
+    for path in files:
+        try:
+            rgba = np.asarray(Image.open(path).convert("RGBA"))
+        except (OSError, UnidentifiedImageError) as exc:
+            raise ValueError(f"{path}: not a readable PNG font strip ({exc})") from None
+        strips.append(from_rgba(f"site/{path.stem}", rgba))
+    return tuple(strips)
+
+
+def strip_rgba(strip: FontStrip) -> np.ndarray:
+    """A strip as KCAPTCHA's font file holds it (the inverse of `from_rgba`): black RGBA glyphs whose 8-bit
+    alpha GD reads back as the strip's 7-bit alpha, and row 0 opaque over each glyph's columns."""
+    height, width = strip.alpha.shape[0], strip.alpha.shape[1] - 2
+    rgba = np.zeros((height + 1, width, 4), np.uint8)
+    rgba[1:, :, 3] = ((GD_TRANSPARENT - strip.alpha[:, 1:-1]) * 2 + 1).clip(0, 255) * (strip.alpha[:, 1:-1] < GD_TRANSPARENT)
+    for start, end in strip.extents.values():
+        rgba[0, start - 1:end - 1, 3] = 255
+    return rgba
