@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -50,7 +51,7 @@ OTHER_CONFIGURATION = "looks like another KCAPTCHA configuration"
 # The shipped bundle: one network, several solvers (its presets). A checkout finds it in site/models/;
 # an installed wheel carries it as the kcsolver.models package data.
 BUILTIN_BUNDLE = "kcaptcha"
-BUILTIN = ("l2_digits", "digits", "stock23", "classic")
+BUILTIN = ("l2_digits", "digits", "stock23", "classic", "any")
 BUILTIN_SEARCH = (Path(__file__).resolve().parents[1] / "models", Path(__file__).resolve().parents[3] / "site" / "models")
 
 
@@ -76,8 +77,27 @@ class Solver:
         # the solvers this one can answer as, or compare with when refusing: name -> recipe
         self.solvers = ({n: recipe.preset(n) for n in recipe.presets} if recipe.presets else {name: recipe})
         self.specialists = {}
+        self._feeds = {}  # id(network) -> the recipe its input is made with (its own input fields)
         for name, network in (specialists or {}).items():
             self.add_specialist(name, network)
+
+    def feed(self, network=None) -> Recipe:
+        """The recipe a network's input is made with: this solver's, with the input fields (size, colour,
+        crops, text_stretch) of the network's own recipe when its model.json carries one. A specialist can
+        so take its input in another form than the bundle that routes images to it."""
+        network = network or self.model
+        chosen = self.recipe.presets.get(self.preset) if self.preset else None
+        if network is self.model and not (chosen and chosen.network):
+            return self.recipe  # the network this recipe was written for (or given for)
+        if id(network) not in self._feeds:
+            own = (getattr(network, "metadata", None) or {}).get("kcsolver")
+            recipe = self.recipe
+            if isinstance(own, dict) and own.get("input"):
+                parsed = Recipe.from_dict(own, "the network's own recipe")
+                recipe = replace(self.recipe, input=parsed.input, crop_credits=parsed.crop_credits,
+                                 crop_text_rows=parsed.crop_text_rows, text_stretch=parsed.text_stretch)
+            self._feeds[id(network)] = (network, recipe)  # the network is kept so that its id stays its own
+        return self._feeds[id(network)][1]
 
     def add_specialist(self, name: str, network) -> None:
         """Let `network` re-read the images the automatic choice gives preset `name` (the browser adds
@@ -86,6 +106,23 @@ class Solver:
             raise KcsolverError(f"a specialist network for unknown solver {name!r}")
         if self.automatic:
             self.specialists[name] = network
+
+    def restrict(self, alphabet: str | None = None, lengths=None) -> "Solver":
+        """This network reading only a site's own symbols and lengths (`--charset`/`--lengths`, the widget's
+        `charset`/`lengths`): a solver of one reading, whose refusals compare it with the free reading, so a
+        captcha with other symbols or lengths is refused rather than forced into them. Unset parts keep
+        the chosen preset's (or, for the automatic choice, any symbol of the network and any length)."""
+        base = self.solvers[self.preset] if self.preset else self.recipe
+        alphabet = parse_alphabet(alphabet) if alphabet else (base.alphabet if self.preset else None)
+        if alphabet:
+            outside = sorted(set(alphabet) - set(self.recipe.charset))
+            if outside:
+                raise KcsolverError(f"symbols {''.join(outside)!r} are not read by this model (it reads "
+                                    f"{self.recipe.charset!r}); give a charset within those")
+        lengths = sorted(set(lengths)) if lengths else (list(base.lengths) if self.preset else [])
+        recipe = replace(self.feed(), alphabet=alphabet, lengths=lengths,
+                         generation=base.generation if self.preset else None, presets={})
+        return Solver(self.model, recipe, name="site")
 
     @property
     def automatic(self) -> bool:
@@ -157,7 +194,7 @@ class Solver:
     # ------------------------------------------------------------ reading
 
     def prepare(self, image, framing=None) -> np.ndarray:
-        return preprocess(load_image(image), self.recipe, framing)
+        return preprocess(load_image(image), self.feed(), framing)
 
     def _predict(self, x: np.ndarray, network=None) -> np.ndarray:
         output = (network or self.model).predict(x)
@@ -257,16 +294,19 @@ class Solver:
         reason = refused.reason if refused.reason == NO_TEXT else refused.reason.split(": try")[0].split(" (read")[0]
         return Result("", 0.0, [], solver="auto", reason=reason)
 
-    def _specialist_looks(self, inputs: list, answers: list[Result]) -> list:
+    def _specialist_looks(self, rgbs: list, inputs: list, answers: list[Result]) -> list:
         """Replace the automatic choice's answers whose preset has a specialist by that network's reading
-        of the same input (kept unless the specialist refuses it). Returns, per answer, the network that
+        of the same image (kept unless the specialist refuses it). Returns, per answer, the network that
         made it (None: this solver's own)."""
         made_by = [None] * len(answers)
         for name, network in self.specialists.items():
             chosen = [i for i, answer in enumerate(answers) if answer.solver == name and answer.reason is None]
             if not chosen:
                 continue
-            outputs = self._predict(np.stack([inputs[i] for i in chosen]), network)
+            feed = self.feed(network)
+            same = feed is self.feed() or _same_input(feed, self.feed())
+            batch = [inputs[i] if same else preprocess(rgbs[i], feed) for i in chosen]
+            outputs = self._predict(np.stack(batch), network)
             for i, output in zip(chosen, outputs):
                 second = self.readings(output, [name])[name]
                 if second.reason is None:
@@ -278,7 +318,7 @@ class Solver:
         solver; keep the most voted reading."""
         if result.reason is not None or result.confidence >= RETRY_BELOW:
             return result
-        batch = np.stack([preprocess(rgb, self.recipe, framing) for framing in REFRAMINGS])
+        batch = np.stack([preprocess(rgb, self.feed(network), framing) for framing in REFRAMINGS])
         candidates = [result] + [self.readings(row, [result.solver])[result.solver]
                                  for row in self._predict(batch, network)]
         votes: dict[str, float] = {}
@@ -300,18 +340,56 @@ class Solver:
             begun = time.perf_counter()
             rgbs = [load_image(image) for image in images[start:start + batch_size]]
             refusals = [self.no_text(rgb) for rgb in rgbs]
-            inputs = [None if refusal else preprocess(rgb, self.recipe) for rgb, refusal in zip(rgbs, refusals)]
+            inputs = [None if refusal else preprocess(rgb, self.feed()) for rgb, refusal in zip(rgbs, refusals)]
             readable = [x for x in inputs if x is not None]
             outputs = iter(self._predict(np.stack(readable)) if readable else [])
             answers = [self._refusal(refusal) if refusal else self.decide(self.readings(next(outputs)))
                        for refusal in refusals]
-            made_by = self._specialist_looks(inputs, answers)
+            made_by = self._specialist_looks(rgbs, inputs, answers)
             batch = [self._second_look(*look) for look in zip(rgbs, answers, made_by)]
             ms = (time.perf_counter() - begun) * 1000 / len(rgbs)
             for result in batch:
                 result.ms = ms
             results.extend(batch)
         return results
+
+
+def _same_input(a: Recipe, b: Recipe) -> bool:
+    return (a.input, a.crop_credits, a.crop_text_rows, a.text_stretch) == (
+        b.input, b.crop_credits, b.crop_text_rows, b.text_stretch)
+
+
+def parse_alphabet(text: str) -> str:
+    """A site's symbols as given by a person: '0-9a-z', 'abcdef2345' or 'A-F' -> the lower-case symbols in
+    order, each once (KCAPTCHA draws lower case only)."""
+    text = str(text).strip().lower()
+    symbols, i = [], 0
+    while i < len(text):
+        if i + 2 < len(text) and text[i + 1] == "-" and text[i] <= text[i + 2]:
+            symbols += [chr(c) for c in range(ord(text[i]), ord(text[i + 2]) + 1)]
+            i += 3
+        else:
+            symbols.append(text[i])
+            i += 1
+    bad = sorted({c for c in symbols if not c.isalnum() or not c.isascii()})
+    if bad or not symbols:
+        raise KcsolverError(f"charset {text!r}: give KCAPTCHA symbols (0-9, a-z), e.g. '0-9' or "
+                            f"'23456789abcdegikpqsvxyz'{'; not symbols: ' + repr(''.join(bad)) if bad else ''}")
+    return "".join(dict.fromkeys(symbols))
+
+
+def parse_lengths(text) -> list[int]:
+    """'4-6', '5,7' or '5' -> [4, 5, 6], [5, 7], [5]; a clear error for anything else."""
+    try:
+        values = []
+        for part in str(text).replace(" ", "").split(","):
+            low, dash, high = part.partition("-")
+            values += range(int(low), int(high if dash else low) + 1)
+    except ValueError:
+        values = []
+    if not values or not all(1 <= v <= 64 for v in values):
+        raise KcsolverError(f"lengths {text!r}: give lengths from 1 to 64 as '4-6', '5,7' or '5'")
+    return sorted(set(values))
 
 
 def specialist_locations(location: str, recipe: Recipe) -> dict[str, str]:
