@@ -284,3 +284,53 @@ def test_a_specialist_ships_beside_its_bundle_which_names_it_and_keeps_naming_it
         ship("other", trained[0], models, specialist_for="kcaptcha:classic")
     with pytest.raises(SystemExit, match="has no preset 'nope'"):
         ship("kcaptcha-classic", run, models, specialist_for="kcaptcha:nope")
+
+
+def test_a_network_grows_the_classes_of_a_bigger_charset_and_keeps_its_own(trained):
+    from kcsolver.synth.space import ALL_SYMBOLS
+
+    source = netlib.load_trained(trained[0] / "checkpoint.pt", 10)
+    x = np.random.default_rng(0).random((2, netlib.INPUT_HEIGHT, netlib.INPUT_WIDTH, 1), dtype=np.float32)
+    before = netlib.torch_probabilities(source, x)
+    old, new = ("0123456789", ("2.x",)), (ALL_SYMBOLS, ("2.x", "1.2.6"))
+    silent = netlib.remap_classes(source, old, new, absent_logit=-30.0)
+    after = netlib.torch_probabilities(silent, x)
+    assert after.shape[-1] == 2 * 36 + 1
+    np.testing.assert_allclose(after[..., list(range(10)) + [72]], before, atol=1e-6)  # digits, blank: the same
+    assert after[..., 10:72].max() < 1e-9
+    learning = netlib.remap_classes(source, old, new)  # to fine-tune: new classes start below every trained one
+    bias = learning.classifier.bias.detach()
+    assert bias[10:72].max() < bias[:10].min() and bias[72] == source.classifier.bias.detach()[10]
+
+
+def test_fine_tuning_into_another_charset_grows_the_classes(tmp_path, trained):
+    from kcsolver.train.loop import load_source
+
+    grown = load_source(trained[0] / "checkpoint.pt", get_mixture("general"))
+    assert grown.classes == 72
+
+
+def test_a_kept_specialist_is_re_laid_out_for_a_bundle_that_grew_symbols(tmp_path):
+    import json
+    import shutil
+
+    from conftest import ROOT
+    from kcsolver import Solver
+    from kcsolver.integrity import verify_folder
+    from kcsolver.synth.space import ALL_SYMBOLS
+    from kcsolver.train.ship import relayout
+
+    folder = tmp_path / "kcaptcha-classic"
+    shutil.copytree(ROOT / "site" / "models" / "kcaptcha-classic", folder)
+    before = kcsolver.load_model(folder / "model.json")
+    recipe = json.loads((folder / "model.json").read_text())["userDefinedMetadata"]["kcsolver"]
+    old_charset = recipe["charset"]
+    relayout(folder / "model.json", dict(recipe, charset=ALL_SYMBOLS))
+    after = kcsolver.load_model(folder / "model.json")
+    assert after.metadata["kcsolver"]["charset"] == ALL_SYMBOLS and verify_folder(folder) == []
+    x = np.random.default_rng(1).random((2, 48, 128, 1), dtype=np.float32)
+    old_probs, new_probs = before.predict(x), after.predict(x)
+    keep = [g * 36 + ALL_SYMBOLS.index(c) for g in range(2) for c in old_charset] + [72]
+    moved = [g * len(old_charset) + k for g in range(2) for k in range(len(old_charset))] + [len(old_charset) * 2]
+    np.testing.assert_allclose(new_probs[..., keep], old_probs[..., moved], atol=2e-3)
+    assert Solver.load(str(folder)).recipe.charset == ALL_SYMBOLS

@@ -1,4 +1,4 @@
-"""Command line: `python -m kcsolver {solve,eval,predict,synth,train} ...` (also installed as `kcsolver`)."""
+"""Command line: `python -m kcsolver {solve,eval,predict,synth,train,adapt,...} ...` (also installed as `kcsolver`)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,24 @@ def predict(parser, argv):
 
 
 MODEL_HELP = ("solver: auto (the default: chosen per image, as the page does), a built-in one "
-              "(l2_digits, digits, stock23, classic) or a model folder/model.json path or URL")
+              "(l2_digits, digits, stock23, classic, any) or a model folder/model.json path or URL")
+
+
+def add_site_options(parser) -> None:
+    parser.add_argument("--charset", help="your site's symbols (e.g. 0-9, or 23456789abcdegikpqsvxyz): answers use "
+                        "only these, captchas needing others are refused")
+    parser.add_argument("--lengths", help="your site's lengths, e.g. 4-6 or 5,7: answers have one of these")
+
+
+def load_solver(args):
+    """The solver the options name, restricted to the site's symbols and lengths when given."""
+    from .captcha import Solver
+    from .captcha.solver import parse_lengths
+
+    solver = Solver.load(args.model)
+    if args.charset or args.lengths:
+        solver = solver.restrict(args.charset, parse_lengths(args.lengths) if args.lengths else None)
+    return solver
 
 
 @command("solve", "read captcha images and print their text")
@@ -59,10 +76,9 @@ def solve(parser, argv):
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per image: text, confidence, chars, solver (and reason when "
                              "there is no answer, with text empty)")
+    add_site_options(parser)
     args = parser.parse_args(argv)
-    from .captcha import Solver
-
-    solver = Solver.load(args.model)
+    solver = load_solver(args)
     failures = 0
     for path in args.images:
         try:
@@ -102,13 +118,12 @@ def evaluate(parser, argv):
     parser.add_argument("--model", default="auto", help=MODEL_HELP)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--errors", action="store_true", help="list the misread and refused files")
+    add_site_options(parser)
     args = parser.parse_args(argv)
-    from .captcha import Solver
-
     files = labelled_files(args.folder)
     if not files:
         raise KcsolverError(f"{args.folder}: no labelled images found")
-    solver = Solver.load(args.model)
+    solver = load_solver(args)
     start = time.perf_counter()
     results = solver.solve_batch([path for path, _ in files])
     elapsed = time.perf_counter() - start
@@ -153,10 +168,28 @@ def synth(parser, argv):
     parser.add_argument("--fluctuation", type=float, help="vertical fluctuation amplitude in px")
     parser.add_argument("--black-noise", type=float, help="black noise factor (1/30 stock, 1/20 demo)")
     parser.add_argument("--white-noise", type=float, help="white noise factor (1/6)")
-    parser.add_argument("--colors", choices=["bw", "random"])
-    parser.add_argument("--format", dest="image_format", choices=["png", "jpeg", "jpeg-in-png"])
+    parser.add_argument("--colors", choices=["bw", "random", "fixed"],
+                        help="black on white, the generation's random ranges, or fixed (--foreground/--background)")
+    parser.add_argument("--foreground", help="fixed text colour R,G,B (implies --colors fixed)")
+    parser.add_argument("--background", help="fixed background colour R,G,B (implies --colors fixed)")
+    parser.add_argument("--format", dest="image_format", choices=["png", "gif", "jpeg", "jpeg-in-png"])
+    parser.add_argument("--jpeg-quality", type=int, help="JPEG quality (GD: 4:4:4 chroma from 90, 4:2:0 below)")
+    parser.add_argument("--fonts", type=Path, help="a folder of KCAPTCHA font strips (PNG) to draw with instead of "
+                        "the stock ones")
+    parser.add_argument("--space", action="store_true",
+                        help="draw each image from a random configuration of the whole space a site can set "
+                             "(synth/space.py); the options above pin parts of it")
     parser.add_argument("--lookalike", type=float, help="share of images drawn with look-alike system faces (0-1)")
     args = parser.parse_args(argv)
+
+    def rgb(text):
+        try:
+            values = tuple(int(v) for v in text.split(","))
+        except ValueError:
+            values = ()
+        if len(values) != 3 or not all(0 <= v <= 255 for v in values):
+            raise KcsolverError(f"colour {text!r}: give R,G,B with each 0-255, e.g. 20,40,160")
+        return values
     lengths = None
     if args.lengths:
         if "-" in args.lengths:
@@ -168,13 +201,25 @@ def synth(parser, argv):
                      credits=None if args.credits is None else float(args.credits == "on"),
                      fluctuation=args.fluctuation, black_noise=args.black_noise, white_noise=args.white_noise,
                      colors=args.colors, image_format=args.image_format, generation=args.generation,
-                     lookalike=args.lookalike)
+                     lookalike=args.lookalike, jpeg_quality=args.jpeg_quality,
+                     fonts=str(args.fonts) if args.fonts else None,
+                     foreground=rgb(args.foreground) if args.foreground else None,
+                     background=rgb(args.background) if args.background else None)
+    if args.foreground or args.background:
+        overrides["colors"] = "fixed"
+    if args.n < 1:
+        raise KcsolverError("-n must be at least 1")
+    if args.space:
+        from .synth import write_space_dataset
+
+        rows = write_space_dataset(args.out, args.n, args.seed, **{k: v for k, v in overrides.items() if v is not None})
+        print(f"wrote {len(rows)} images of random configurations to {args.out} (seed {args.seed}; settings in "
+              "configs.csv)", file=sys.stderr)
+        return 0
     config = get_config(args.config)
     if any(v is not None for k, v in overrides.items() if k in ("width", "height", "credits", "fluctuation", "black_noise")):
         config = config.with_overrides(geometries=())  # explicit geometry replaces the config's mix
     config = config.with_overrides(**overrides)
-    if args.n < 1:
-        raise KcsolverError("-n must be at least 1")
     rows = write_dataset(args.out, config, args.n, args.seed)
     print(f"wrote {len(rows)} images to {args.out} ({config.name}, seed {args.seed})", file=sys.stderr)
     return 0
@@ -219,6 +264,45 @@ def train(parser, argv):
     from .train.loop import main as train_main
 
     return train_main(argv)
+
+
+@command("adapt", "fine-tune the shipped solver on a folder of one site's labelled captchas (needs PyTorch)")
+def adapt(parser, argv):
+    try:
+        import torch  # noqa: F401  (only checks that the train extra is installed)
+    except ImportError:
+        raise KcsolverError("adapt trains a network and needs PyTorch: pip install -e '.[train]' (torch==2.13.0, "
+                            "CPU)") from None
+    from .train.adapt import main as adapt_main
+
+    return adapt_main(argv)
+
+
+@command("font-strip", "render a TTF/OTF font into a KCAPTCHA font strip (PNG), e.g. to test `adapt --fonts`")
+def font_strip(parser, argv):
+    from pathlib import Path
+
+    from PIL import Image
+
+    from .synth.lookalike import lookalike_strip
+    from .synth.strips import strip_rgba
+
+    parser.add_argument("font", type=Path, help="a TrueType or OpenType font file")
+    parser.add_argument("out", type=Path, help="the strip PNG to write")
+    parser.add_argument("--style", choices=["v2", "v1"], default="v2",
+                        help="v2: hollow glyphs on a 70 px strip (KCAPTCHA 2.x); v1: solid, 50 px (1.2.6)")
+    parser.add_argument("--squeeze", type=float, default=0.8, help="glyph width factor (default 0.8)")
+    args = parser.parse_args(argv)
+    if not args.font.is_file():
+        raise KcsolverError(f"{args.font}: no such font file")
+    try:
+        strip = lookalike_strip(str(args.font), args.style, 1.0, args.squeeze, 2 if args.style == "v2" else 0)
+    except OSError as exc:
+        raise KcsolverError(f"{args.font}: not a font Pillow can read ({exc})") from None
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(strip_rgba(strip), "RGBA").save(args.out)
+    print(f"wrote {args.out} ({strip.alpha.shape[1] - 2} x {strip.height + 1} px)", file=sys.stderr)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,6 +39,16 @@ def recipe_for(mixture: Mixture, text_stretch: float | None = None) -> dict:
     return recipe
 
 
+def load_source(init: Path, mixture: Mixture) -> netlib.CaptchaNet:
+    """The network to fine-tune from, with its output classes laid out as the mixture's (a network of the
+    29-symbol bundle grows the 36-symbol general reader's classes: netlib.remap_classes)."""
+    layout = netlib.trained_layout(init)
+    source = netlib.load_trained(init, len(layout[0]) * len(layout[1]))
+    if layout != (mixture.charset, tuple(mixture.generations)):
+        source = netlib.remap_classes(source, layout, (mixture.charset, tuple(mixture.generations)))
+    return source
+
+
 def make_batch(mixture: Mixture, recipe: Recipe, rng: np.random.Generator, n: int):
     """n fresh images as model inputs, with their (label, generation index)."""
     images, labels = [], []
@@ -95,7 +105,8 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
           widths: tuple | None = None, head_channels: int = netlib.HEAD_CHANNELS,
           head_width: int = netlib.HEAD_WIDTH, teacher: Path | None = None,
           mix: dict | None = None, text_stretch: float | None = None, hard_share: float = 0.0,
-          subframes: int | None = None, context: int | None = None) -> Path | None:
+          subframes: int | None = None, context: int | None = None,
+          mixture: Mixture | None = None) -> Path | None:
     """Train (or resume) a network; export it when all steps are done. `stop_at` pauses at a step.
     `teacher`: a trained network (checkpoint.pt or model.json) whose per-column distributions the new one
     also learns to match (distillation: how a narrower network is made from a wider one).
@@ -105,7 +116,8 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
     (hard-example mining: the rare misreads get more of the gradient).
     `subframes`: CTC frames per column (net.py); `init` from a network with one widens into it.
     `context`: 1 x 3 convolutions over the columns after the head (net.py); `init` from a network with fewer
-    starts them as the identity. Both default to the `init` network's own (else 1 and 0)."""
+    starts them as the identity. Both default to the `init` network's own (else 1 and 0).
+    `mixture`: train on this mixture instead of the one `config_name` names (`kcsolver adapt`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -119,11 +131,11 @@ def train(config_name: str, out: Path, steps: int = 6000, batch_size: int = 48, 
         context = saved.get("context", 0)
         init = None  # the checkpoint holds the weights now
         text_stretch = saved.get("recipe", {}).get("text_stretch")
-    mixture = get_mixture(config_name, mix)
+    mixture = mixture or get_mixture(config_name, mix)
     recipe_dict = recipe_for(mixture, text_stretch)
     recipe = Recipe.from_dict(recipe_dict)
     classes = len(mixture.charset) * len(mixture.generations)
-    source = netlib.load_trained(init, classes) if init is not None else None  # fine-tuning another run
+    source = load_source(init, mixture) if init is not None else None  # fine-tuning another run
     if subframes is None:
         subframes = source.subframes if source else 1
     if context is None:

@@ -1,6 +1,7 @@
 """What a network is trained on: a mixture of generator configurations, plus images with no text.
 
-The shipped network (`kcaptcha`) reads every shipped configuration. Its output
+The `kcaptcha` mixture holds the four default configurations; `general` adds the whole space of
+configurations a site can set (synth/space.py) and all 36 symbols, for the `any` preset. Its output
 classes are its charset once per KCAPTCHA generation (2.x, 1.2.6), blank last,
 so a reading also says which drawing it saw; each shipped solver is a preset of
 the recipe that restricts the symbols, lengths and generation (captcha/recipe.py).
@@ -14,12 +15,14 @@ configuration alone, for comparisons.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..captcha.images import reframe
 from ..synth import get_config, render, roundtrip
 from ..synth.render import CLASSIC_SYMBOLS, DIGITS, STOCK_SYMBOLS, CaptchaConfig, credits_strip
+from ..synth.space import ALL_SYMBOLS, MAX_LENGTH, render_from_space
 
 LOOKALIKE = 0.12  # share of training images drawn with look-alike system faces instead of the real strips
 
@@ -38,13 +41,44 @@ class Mixture:
         if rng.random() < self.negatives:
             return no_text_image(rng), "", 0
         weights = np.array([w for _, w in self.parts])
-        config = self.parts[rng.choice(len(self.parts), p=weights / weights.sum())][0]
-        image, label, _style = render(config, rng)
-        return roundtrip(image, config, rng), label, self.generations.index(config.generation)
+        part = self.parts[rng.choice(len(self.parts), p=weights / weights.sum())][0]
+        if isinstance(part, Space):
+            image, label, config = render_from_space(rng, **{"vary": True, "lookalike": LOOKALIKE, **part.fixed})
+            return image, label, self.generations.index(config.generation)
+        if isinstance(part, Labelled):
+            image, label = part.sample(rng)
+            return image, label, self.generations.index(part.generation)
+        image, label, _style = render(part, rng)
+        return roundtrip(image, part, rng), label, self.generations.index(part.generation)
 
     def targets(self, label: str, generation: int) -> list[int]:
         """CTC target classes of a label drawn in a generation."""
         return [generation * len(self.charset) + self.charset.index(c) for c in label]
+
+
+@dataclass(frozen=True)
+class Space:
+    """A mixture part that draws a new deployment per image from the whole configuration space
+    (synth/space.py) instead of one configuration."""
+
+    name: str = "space"
+    generation: str = "any"
+    fixed: dict = field(default_factory=dict)  # settings pinned for every draw (a site's symbols, size, fonts)
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """A mixture part of real labelled captchas of one site (`kcsolver adapt`), each drawn with a small
+    random re-framing (side margins added or trimmed; rows untouched, which keeps a credits strip whole) so that the network does not learn them pixel by pixel."""
+
+    images: tuple
+    labels: tuple
+    generation: str
+    name: str = "site"
+
+    def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        index = int(rng.integers(len(self.images)))
+        return reframe(self.images[index], 0, int(rng.integers(-4, 9))), self.labels[index]
 
 
 def _training(name: str, **overrides) -> CaptchaConfig:
@@ -70,6 +104,21 @@ def kcaptcha_mixture() -> Mixture:
     return Mixture("kcaptcha", parts, 0.05, charset, ("2.x", "1.2.6"), KCAPTCHA_PRESETS)
 
 
+# The general reader's extra preset: whatever a site configured, read with every symbol and length.
+ANY_PRESET = {"alphabet": ALL_SYMBOLS, "lengths": list(range(1, MAX_LENGTH + 1)), "generation": None,
+              "description": "any KCAPTCHA configuration: 36 symbols, 1-10 long, either drawing"}
+
+
+def general_mixture() -> Mixture:
+    """Every configuration a site can set (60% of the images, synth/space.py) beside the four defaults (35%,
+    in the kcaptcha mixture's proportions) and images without text: the network behind the `any` preset,
+    with all 36 symbols in both drawings."""
+    defaults = kcaptcha_mixture()
+    parts = tuple((config, weight * 0.35) for config, weight in defaults.parts) + ((Space(), 0.60),)
+    presets = dict(KCAPTCHA_PRESETS, any=ANY_PRESET)
+    return Mixture("general", parts, 0.05, ALL_SYMBOLS, ("2.x", "1.2.6"), presets)
+
+
 def single_mixture(name: str) -> Mixture:
     config = _training(name)
     preset = {"alphabet": config.charset, "lengths": sorted(config.lengths), "generation": config.generation}
@@ -79,7 +128,8 @@ def single_mixture(name: str) -> Mixture:
 def get_mixture(name: str, weights: dict | None = None) -> Mixture:
     """The named mixture; `weights` (configuration name -> weight) changes the shares of its parts, e.g.
     {"classic": 0.5} to fine-tune on more 1.2.6 images (the others keep theirs; all are renormalised)."""
-    mixture = kcaptcha_mixture() if name == "kcaptcha" else single_mixture(name)
+    named = {"kcaptcha": kcaptcha_mixture, "general": general_mixture}
+    mixture = named[name]() if name in named else single_mixture(name)
     if not weights:
         return mixture
     names = [config.name for config, _ in mixture.parts]

@@ -238,6 +238,57 @@ def add_context(net: CaptchaNet, source: CaptchaNet) -> CaptchaNet:
     return net
 
 
+def trained_layout(path) -> tuple[str, tuple]:
+    """(charset, generations) of a trained network (checkpoint.pt or exported model.json), from its recipe."""
+    try:
+        if Path(path).suffix == ".json":
+            import json
+
+            recipe = json.loads(Path(path).read_text())["userDefinedMetadata"]["kcsolver"]
+        else:
+            recipe = torch.load(path, weights_only=False)["recipe"]
+        return recipe["charset"], tuple(recipe.get("generations") or ("2.x",))
+    except Exception as exc:
+        raise KcsolverError(f"{path}: not a trained solver network (no kcsolver recipe tells its output classes: "
+                            f"{exc}); give a `kcsolver train` run's checkpoint.pt or exported model.json") from None
+
+
+def remap_classes(source: CaptchaNet, old: tuple[str, tuple], new: tuple[str, tuple],
+                  absent_logit: float | None = None) -> CaptchaNet:
+    """The same network with the output classes of another (charset, generations) layout: classes both
+    layouts have keep their weights; new ones start from the mean of their generation's trained classes with
+    a bias below every trained one (so they start improbable and the reading is unchanged), or, with
+    `absent_logit`, with zero weights and that bias (a network that must never emit them, e.g. -30)."""
+    (old_charset, old_generations), (new_charset, new_generations) = old, new
+    net = CaptchaNet(len(new_charset) * len(new_generations), source.widths, source.head_channels,
+                     source.head_width, source.subframes, source.context)
+    net.features.load_state_dict(source.features.state_dict())
+    frames = source.subframes
+    old_weight = source.classifier.weight.detach().reshape(frames, source.classes + 1, -1)
+    old_bias = source.classifier.bias.detach().reshape(frames, source.classes + 1)
+    weight = torch.zeros(frames, net.classes + 1, old_weight.shape[-1])
+    bias = torch.zeros(frames, net.classes + 1)
+    weight[:, -1], bias[:, -1] = old_weight[:, -1], old_bias[:, -1]  # the blank stays the blank
+    floor = old_bias[:, :-1].min(dim=1).values - 1.0
+    for g, generation in enumerate(new_generations):
+        g_old = old_generations.index(generation) if generation in old_generations else 0
+        rows = slice(g_old * len(old_charset), (g_old + 1) * len(old_charset))
+        for k, symbol in enumerate(new_charset):
+            target = g * len(new_charset) + k
+            if symbol in old_charset and generation in old_generations:
+                source_row = g_old * len(old_charset) + old_charset.index(symbol)
+                weight[:, target], bias[:, target] = old_weight[:, source_row], old_bias[:, source_row]
+            elif absent_logit is not None:
+                bias[:, target] = absent_logit
+            else:
+                weight[:, target] = old_weight[:, rows].mean(dim=1)
+                bias[:, target] = floor
+    with torch.no_grad():
+        net.classifier.weight.copy_(weight.reshape(-1, weight.shape[-1]))
+        net.classifier.bias.copy_(bias.reshape(-1))
+    return net
+
+
 def torch_probabilities(net: CaptchaNet, x_nhwc: np.ndarray) -> np.ndarray:
     """Softmax outputs of the torch net for an NHWC batch (for parity checks with the exported model)."""
     with torch.no_grad():

@@ -22,8 +22,9 @@ from pathlib import Path
 from ..integrity import write_sums
 
 ROOT = Path(__file__).resolve().parents[3]
-# The recipe fields a specialist must share with its bundle: they fix what its outputs mean.
-LAYOUT = ("charset", "generations", "decoding", "input", "crop_credits", "crop_text_rows", "text_stretch")
+# The recipe fields a specialist must share with its bundle: they fix what its outputs mean. Its input
+# (size, colour, crops, text_stretch) may differ: the solver feeds each network as its own recipe says.
+LAYOUT = ("charset", "generations", "decoding")
 
 
 def _recipe(document: dict) -> dict:
@@ -56,11 +57,38 @@ def ship(name: str, run: Path | None = None, models: Path = ROOT / "site" / "mod
         entry.pop("network", None)
         if specialist_for is None and preset in kept and (target / kept[preset]).resolve().exists():
             entry["network"] = kept[preset]
+            relayout(Path(target / kept[preset]).resolve(), recipe)
             print(f"{name}: preset {preset} keeps its specialist {kept[preset]}")
     _write(target, document)
     if specialist_for is not None:
         _attach(name, recipe, models, specialist_for)
     return target / "model.json"
+
+
+def relayout(specialist_json: Path, recipe: dict) -> None:
+    """Give a kept specialist the new bundle's output layout when it differs (a bundle that grew symbols):
+    its classes keep their weights, the new ones get zero weights and a logit of -30, so it reads exactly
+    as before and never emits them (its preset's alphabet has none of them anyway)."""
+    from . import net as netlib
+
+    document = json.loads(specialist_json.read_text())
+    old = _recipe(document)
+    if all(old.get(key) == recipe.get(key) for key in LAYOUT):
+        return
+    if old.get("decoding") != recipe.get("decoding"):
+        raise SystemExit(f"{specialist_json}: its decoding differs from the new bundle's; fine-tune it again from "
+                         "the new bundle")
+    layout = (old["charset"], tuple(old.get("generations") or ("2.x",)))
+    source = netlib.load_trained(specialist_json, len(layout[0]) * len(layout[1]))
+    grown = netlib.remap_classes(source, layout, (recipe["charset"], tuple(recipe["generations"])), absent_logit=-30.0)
+    new_recipe = dict(old, charset=recipe["charset"], generations=recipe["generations"])
+    folder = specialist_json.parent
+    for file in folder.iterdir():
+        if file.suffix == ".bin":
+            file.unlink()
+    netlib.export(grown, folder, new_recipe, "float16")
+    _write(folder, json.loads(specialist_json.read_text()))
+    print(f"{folder.name}: re-laid out for {len(recipe['charset'])} symbols (new classes never emitted)")
 
 
 def _attach(name: str, recipe: dict, models: Path, specialist_for: str) -> None:
