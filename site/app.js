@@ -71,13 +71,17 @@ ready.catch(() => { document.body.dataset.state = "failed"; });
 
 // ---------------------------------------------------------------- models
 
-async function solveImageData(imageData, { model = "auto", recipe = null, backend = undefined } = {}) {
+// `site`: {charset, lengths} of the captcha's site (strings as a person types them: "0-9", "4-6"), or {}:
+// answers then use only those symbols and lengths, and captchas needing others are refused.
+async function solveImageData(imageData, { model = "auto", recipe = null, backend = undefined, site = {} } = {}) {
   await ready;
   const pixels = new Uint8Array(imageData.data.buffer.slice(0));
   const payload = {
     ...solverTarget(model, document.baseURI),
     image: { data: pixels, width: imageData.width, height: imageData.height },
     recipe, backend,
+    ...(site.charset ? { charset: site.charset } : {}),
+    ...(site.lengths ? { lengths: site.lengths } : {}),
   };
   return call("solve", payload, [pixels.buffer]);
 }
@@ -157,12 +161,13 @@ function solveFromPage(source) {
       showPreview(imageData);
       const { model, recipe, customRecipe } = await pageModel();
       $("#status").textContent = runtimeInfo ? "Solving…" : "Solving as soon as the runtime is ready…";
+      const site = { charset: $("#site-charset").value.trim(), lengths: $("#site-lengths").value.trim() };
       let result;
       try {
-        result = await solveImageData(imageData, { model, recipe: customRecipe ? null : recipe });
+        result = await solveImageData(imageData, { model, recipe: customRecipe ? null : recipe, site });
       } catch (error) {
         if (!customRecipe || !/no kcsolver recipe/.test(error.message)) throw error;
-        result = await solveImageData(imageData, { model, recipe });
+        result = await solveImageData(imageData, { model, recipe, site });
       }
       showResult(result);
       $("#status").textContent = "Solved.";
@@ -233,9 +238,9 @@ loadGallery();
 window.kcsolver = {
   ready,
   info: () => (runtimeInfo ? { ...runtimeInfo } : null),
-  async solve(source, { model = "auto", recipe = null, backend = undefined } = {}) {
+  async solve(source, { model = "auto", recipe = null, backend = undefined, charset = "", lengths = "" } = {}) {
     const imageData = await toImageData(source);
-    const result = await solveImageData(imageData, { model, recipe, backend });
+    const result = await solveImageData(imageData, { model, recipe, backend, site: { charset, lengths } });
     return { text: result.text, confidence: result.confidence, chars: result.chars, ms: result.ms,
       solver: result.solver, backend: result.backend, ...(result.reason ? { reason: result.reason } : {}) };
   },

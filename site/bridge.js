@@ -51,11 +51,14 @@ export class SolverBridge {
     }
   }
 
-  async solve(imageData, model = "auto") {
+  // `site`: {charset, lengths} of the host's captchas (strings, as the widget's attributes give them), or {}.
+  async solve(imageData, model = "auto", site = {}) {
     await this.ready;
     const id = this.nextId++;
     const buffer = imageData.data.buffer.slice(0);
     const message = { type: "kcsolver:solve", id, model, width: imageData.width, height: imageData.height, data: buffer };
+    if (site.charset) message.charset = site.charset;
+    if (site.lengths) message.lengths = site.lengths;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.frame.contentWindow.postMessage(message, SOLVER_ORIGIN, [buffer]);

@@ -7,9 +7,25 @@ import { isBuiltin, solverTarget } from "./solvers.js";
 const MAX_PIXELS = 1_000_000;
 const client = new WorkerClient(new URL("./worker.js", import.meta.url));
 
+// The host names a built-in solver or a model.json URL of its own (an adapted model: `kcsolver adapt`);
+// the worker fetches it like the built-in one (CORS applies, its recipe is data, never code).
+function validModel(model) {
+  if (typeof model !== "string" || model.length > 2000) return false;
+  if (isBuiltin(model)) return true;
+  try {
+    return ["http:", "https:"].includes(new URL(model).protocol);
+  } catch {
+    return false;
+  }
+}
+
+// The site's own symbols and lengths, as the widget's charset="0-9" and lengths="4-6" attributes give them.
+const optionalText = (value, pattern) => value === undefined || (typeof value === "string" && pattern.test(value));
+
 function validSolveRequest(message) {
   return message && message.type === "kcsolver:solve" && Number.isInteger(message.id) &&
-    typeof message.model === "string" && isBuiltin(message.model) && Number.isInteger(message.width) && Number.isInteger(message.height) &&
+    validModel(message.model) && optionalText(message.charset, /^[0-9a-zA-Z-]{1,72}$/) &&
+    optionalText(message.lengths, /^[0-9, -]{1,40}$/) && Number.isInteger(message.width) && Number.isInteger(message.height) &&
     message.width > 0 && message.height > 0 && message.width * message.height <= MAX_PIXELS &&
     message.data instanceof ArrayBuffer && message.data.byteLength === message.width * message.height * 4;
 }
@@ -29,6 +45,8 @@ window.addEventListener("message", async (event) => {
     await client.ready;
     const result = await client.request("solve", {
       ...solverTarget(message.model, location.href),
+      ...(message.charset ? { charset: message.charset } : {}),
+      ...(message.lengths ? { lengths: message.lengths } : {}),
       image: { data: new Uint8Array(message.data), width: message.width, height: message.height },
     }, [message.data]);
     reply({ type: "kcsolver:answer", result: { text: result.text, confidence: result.confidence, chars: result.chars,

@@ -1,7 +1,7 @@
 // The built-in solvers are presets of one shipped network (models/kcaptcha/); "auto" lets
 // Python choose the preset per image. Shared by the page, the embed frame and the widget.
 export const BUNDLE = "models/kcaptcha/model.json";
-export const BUILTIN = ["l2_digits", "digits", "stock23", "classic"];
+export const BUILTIN = ["l2_digits", "digits", "stock23", "classic", "any"];
 // The widget and the bookmarklet fill an input only when the answer's confidence reaches this
 // (settable with the widget's threshold="..." attribute); below it they show the reading, flagged.
 export const DEFAULT_THRESHOLD = 0.9;

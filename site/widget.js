@@ -1,4 +1,5 @@
-// <kcaptcha-solver for="#captcha-img" input="#captcha-answer" [model="auto"] [threshold="0.9"] [auto="off"]>
+// <kcaptcha-solver for="#captcha-img" input="#captcha-answer" [model="auto"] [threshold="0.9"] [auto="off"]
+//                  [charset="0-9"] [lengths="4-6"]>   (model: a built-in solver or a model.json URL)
 // Reads the host's captcha image, solves it in the solver's iframe and, when the answer's
 // confidence reaches the threshold, fills the input (firing `input` and `kcaptcha-solved`).
 // Below the threshold, or with no answer, it fills nothing and shows the reading flagged
@@ -70,7 +71,8 @@ class KcaptchaSolver extends HTMLElement {
     }
     try {
       const src = image.currentSrc || image.src;
-      const result = await sharedBridge().solve(SolverBridge.pixels(image), this.getAttribute("model") || "auto");
+      const site = { charset: this.getAttribute("charset") || "", lengths: this.getAttribute("lengths") || "" };
+      const result = await sharedBridge().solve(SolverBridge.pixels(image), this.getAttribute("model") || "auto", site);
       if ((image.currentSrc || image.src) !== src) return null;  // the captcha changed meanwhile
       const detail = { text: result.text, confidence: result.confidence, solver: result.solver,
         reason: result.reason || null, threshold: this.threshold };

@@ -32,6 +32,7 @@ class PendingSpecialist:
     download: asyncio.Future | None = None
 
 
+_restricted: dict[tuple, object] = {}  # (id(solver), charset, lengths) -> that solver restricted to a site's
 _pending: dict[int, dict[str, PendingSpecialist]] = {}  # id(automatic solver) -> preset -> its pending network
 _local_files: dict[str, bytes] = {}  # model files picked from disk: "local:/name" -> bytes
 
@@ -211,6 +212,7 @@ async def register_files(request):
     """Keep model.json and shards picked from disk; returns the URL to load them by."""
     files = request.object("files")
     picked = {str(name): request.buffer(f"files.{name}", data) for name, data in files.items()}
+    _restricted.clear()  # keyed by id(solver): ids of the solvers dropped below may come back
     for stale in [key for key in list(_models) + list(_solvers) if key[0].startswith("local:")]:
         _solvers.pop(stale, None)
         model = _models.pop(stale, None)
@@ -401,7 +403,12 @@ async def solve(request):
         raise InputError(f"expected {width}x{height} RGBA pixels ({width * height * 4} bytes), got {len(pixels)}")
     solver = await get_solver(request.model_url(), request.backend(), request.object("recipe", required=False),
                               request.text("preset", required=False))
+    site = site_solver(solver, request.text("charset", required=False), request.text("lengths", required=False))
     rgba = np.frombuffer(pixels, np.uint8).reshape(height, width, 4)
+    if site is not solver:  # the site's own symbols and lengths: one reading, no specialists
+        answer = site.solve(rgba).to_dict()
+        answer.update(backend=solver.model.backend, model=request.model_url())
+        return answer
     result = solver.solve(rgba)
     # Read again once its preset's specialist is here. The bundle reads this captcha a second time too:
     # once per visit at most (the download is pending only until it first lands), and small beside it.
@@ -412,6 +419,19 @@ async def solve(request):
     answer["backend"] = solver.model.backend
     answer["model"] = request.model_url()
     return answer
+
+
+def site_solver(solver, charset: str | None, lengths: str | None):
+    """`solver` restricted to a site's symbols and lengths (the widget's charset/lengths attributes, the
+    page's site form), kept per solver and restriction; `solver` itself when neither is given."""
+    from ..captcha.solver import parse_lengths
+
+    if not charset and not lengths:
+        return solver
+    key = (id(solver), charset or "", lengths or "")
+    if key not in _restricted:
+        _restricted[key] = solver.restrict(charset, parse_lengths(lengths) if lengths else None)
+    return _restricted[key]
 
 
 @handler("webgl-lose-context")
