@@ -87,6 +87,7 @@ class KcaptchaSolver extends HTMLElement {
       return result;
     } catch (error) {
       console.error(error.message);
+      this.status.textContent = `kcsolver: ${error.message}`;  // e.g. a charset attribute the model cannot read
       this.dispatchEvent(new CustomEvent("kcaptcha-error", { bubbles: true, detail: { message: error.message } }));
       return null;
     }

@@ -111,6 +111,25 @@ def test_solve_api_accepts_every_source(app_page, cpython_answers):
     assert (results[-1]["text"], results[-1]["solver"]) == (automatic.text, automatic.solver)
 
 
+def test_the_sites_symbols_and_lengths_restrict_answers_as_under_cpython(app_page):
+    path = SAMPLES["classic"][0]
+    site = Solver.load("auto").restrict("23456789abcdeghkmnpqsuvxyz", [5, 6])
+    expected, refused = site.solve(path), Solver.load("auto").restrict("0-9").solve(path)
+    results = app_page.evaluate(f"""async () => {{
+        const blob = await {page_file_js(path, 'image/jpeg')};
+        return [await kcsolver.solve(blob, {{charset: '23456789abcdeghkmnpqsuvxyz', lengths: '5-6'}}),
+                await kcsolver.solve(blob, {{charset: '0-9'}})];
+    }}""")
+    assert (results[0]["text"], results[0]["solver"]) == (expected.text, "site")
+    assert abs(results[0]["confidence"] - expected.confidence) < 1e-3
+    assert results[1]["text"] == "" and results[1]["reason"] == refused.reason
+    reset(app_page)  # the page's form row does the same
+    app_page.fill("#site-charset", "0-9")
+    app_page.set_input_files("#file", str(path))
+    assert answer(app_page) == "(no answer)"
+    app_page.fill("#site-charset", "")
+
+
 def test_automatic_choice_reads_classic_captchas_like_cpython(app_page, cpython_answers):
     for path in SAMPLES["classic"]:
         reset(app_page)

@@ -24,10 +24,10 @@ def expected():
     return [solver.solve(path).text for path in IMAGES]
 
 
-def host_page(solver_url, csp=None, widget=True, extra=""):
+def host_page(solver_url, csp=None, widget=True, extra="", attributes='model="l2_digits"'):
     meta = f'<meta http-equiv="Content-Security-Policy" content="{csp}">' if csp else ""
     widget_html = (f'<script type="module" src="{solver_url}/app/widget.js"></script>\n'
-                   '<kcaptcha-solver for="#captcha-img" input="#captcha-answer" model="l2_digits"></kcaptcha-solver>'
+                   f'<kcaptcha-solver for="#captcha-img" input="#captcha-answer" {attributes}></kcaptcha-solver>'
                    if widget else "")
     return f"""<!doctype html><html><head><meta charset="utf-8">{meta}<title>host</title></head><body>
 <form action="/submitted" method="post">
@@ -76,6 +76,23 @@ def test_widget_fills_the_host_input_and_fires_events(page, host, expected):
     assert "input" in events and any(e[0] == "solved" and e[1] == expected[0] and 0 < e[2] <= 1 for e in events)
     assert page.url.endswith("host.html")  # nothing was submitted
     assert page.input_value("#other") == ""
+
+
+@pytest.mark.parametrize("attributes", ['charset="0-9" lengths="2"', 'charset="0123456789"',
+                                        'model="{solver}/app/models/kcaptcha/model.json" lengths="2"'])
+def test_widget_reads_with_the_sites_symbols_lengths_or_own_model(page, host, server, expected, attributes):
+    page.goto(f"{host.url}/{host.make('site.html', attributes=attributes.format(solver=server.url))}")
+    assert wait_answer(page) == expected[0]
+
+
+def test_widget_fills_nothing_when_the_captcha_needs_symbols_the_site_does_not_use(page, host):
+    name = host.make("letters.html", attributes='charset="a-z" lengths="5-6"')
+    page.goto(f"{host.url}/{name}")
+    page.evaluate("""window.doubts = [];
+        document.addEventListener('kcaptcha-doubtful', (e) => doubts.push(e.detail));""")
+    detail = wait_until(page, "window.doubts.length && window.doubts[0]")
+    assert detail["text"] == "" and "another KCAPTCHA configuration" in detail["reason"]
+    assert page.input_value("#captcha-answer") == ""
 
 
 def test_image_refresh_solves_again(page, host, expected):

@@ -5,8 +5,12 @@
 Prints, as Markdown: full-string accuracy per solver x folder (and of the
 automatic choice), how often a solver that cannot represent an image (symbols,
 length or generation outside its own) refuses it or answers below 0.5, and how
-often answers with confidence >= 0.9 are right. A folder's generation is 1.2.6
-when its name says classic/126, else 2.x.
+often answers with confidence >= 0.9 are right; per folder, how the automatic
+choice's answers split by confidence (filled at >= 0.9, doubtful, refused);
+and for a folder written by `kcsolver synth --space` (each image a random
+configuration, its settings in configs.csv) the automatic choice per setting
+range. A folder's generation is 1.2.6 when its name says classic/126, else 2.x
+(a --space folder's configs.csv gives it per image).
 """
 
 from __future__ import annotations
@@ -45,9 +49,11 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m kcsolver.accuracy", description=__doc__.split("\n")[0])
     parser.add_argument("folders", nargs="+", type=Path)
     parser.add_argument("--model", default=None, help="a bundle's model.json (default: the built-in one)")
+    parser.add_argument("--auto-only", action="store_true",
+                        help="only the automatic choice (large synthetic sets: every preset reading them is slow)")
     args = parser.parse_args(argv)
     model = args.model or "auto"  # another bundle, e.g. a training run's export, has the same presets
-    presets = [name for name in BUILTIN if name in Solver.load(model).solvers]
+    presets = [] if args.auto_only else [name for name in BUILTIN if name in Solver.load(model).solvers]
     names = ("auto", *presets)
     solvers = {name: Solver.load(model, preset=None if name == "auto" else name) for name in names}
     files = {folder: labelled_files(folder) for folder in args.folders}

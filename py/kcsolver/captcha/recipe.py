@@ -7,7 +7,7 @@
      "input": {"height": 48, "width": 128, "channels": 1,
                "color": "ink" | "gray" | "rgb",         # ink: 1 = text, 0 = background (contrast-stretched)
                "scale": 1.0, "mean": [..], "std": [..]},  # x = (pixels * scale - mean) / std
-     "crop_credits": true, "crop_text_rows": false, "text_stretch": 1.4,
+     "crop_credits": true, "crop_text_rows": false, "text_stretch": 1.4, "check": false,
      "presets": {"digits": {"alphabet": ..., "lengths": ..., "generation": ..., "description": ...},
                  "classic": {..., "network": "../kcaptcha-classic/model.json"}, ...}}
 
@@ -36,6 +36,7 @@ class Preset:
     generation: str | None = None
     description: str = ""
     network: str | None = None  # a specialist model.json, relative to the bundle's, that reads this preset
+    check: bool = False  # every answer is read again from re-framed copies, and only agreement keeps confidence
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Recipe:
     alphabet: str | None = None
     generation: str | None = None
     presets: dict = field(default_factory=dict)
+    check: bool = False  # (see Preset.check) for a recipe read as one solver
 
     @property
     def groups(self) -> int:
@@ -73,7 +75,8 @@ class Recipe:
         if name not in self.presets:
             raise RecipeError(f"no solver {name!r} in this bundle; it has {', '.join(self.presets) or 'none'}")
         chosen: Preset = self.presets[name]
-        return replace(self, alphabet=chosen.alphabet, lengths=list(chosen.lengths), generation=chosen.generation)
+        return replace(self, alphabet=chosen.alphabet, lengths=list(chosen.lengths), generation=chosen.generation,
+                       check=chosen.check)
 
     @classmethod
     def from_dict(cls, data, where: str = "recipe") -> "Recipe":
@@ -107,7 +110,8 @@ class Recipe:
                      text_stretch=_stretch(data.get("text_stretch"), f"{where}.text_stretch"),
                      generations=generations,
                      alphabet=_alphabet(data.get("alphabet"), charset, f"{where}.alphabet"),
-                     generation=_generation(data.get("generation"), generations, f"{where}.generation"))
+                     generation=_generation(data.get("generation"), generations, f"{where}.generation"),
+                     check=bool(data.get("check", False)))
         presets = _object(data.get("presets", {}), f"{where}.presets")
         for name, value in presets.items():
             entry = _object(value, f"{where}.presets.{name}")
@@ -116,7 +120,8 @@ class Recipe:
                 lengths=tuple(_lengths(entry.get("lengths", []), f"{where}.presets.{name}.lengths")),
                 generation=_generation(entry.get("generation"), generations, f"{where}.presets.{name}.generation"),
                 description=str(entry.get("description", "")),
-                network=_relative_path(entry.get("network"), f"{where}.presets.{name}.network"))
+                network=_relative_path(entry.get("network"), f"{where}.presets.{name}.network"),
+                check=bool(entry.get("check", False)))
         return recipe
 
     def to_dict(self) -> dict:
@@ -130,6 +135,8 @@ class Recipe:
             data["alphabet"] = self.alphabet
         if self.generation:
             data["generation"] = self.generation
+        if self.check:
+            data["check"] = True
         if self.presets:
             data["presets"] = {name: _preset_dict(p) for name, p in self.presets.items()}
         return data
@@ -161,6 +168,8 @@ def _preset_dict(preset: Preset) -> dict:
             "description": preset.description}
     if preset.network:
         data["network"] = preset.network
+    if preset.check:
+        data["check"] = True
     return data
 
 

@@ -121,7 +121,8 @@ class Solver:
                                     f"{self.recipe.charset!r}); give a charset within those")
         lengths = sorted(set(lengths)) if lengths else (list(base.lengths) if self.preset else [])
         recipe = replace(self.feed(), alphabet=alphabet, lengths=lengths,
-                         generation=base.generation if self.preset else None, presets={})
+                         generation=base.generation if self.preset else None, presets={},
+                         check=base.check if self.preset else any(p.check for p in self.recipe.presets.values()))
         return Solver(self.model, recipe, name="site")
 
     @property
@@ -315,8 +316,11 @@ class Solver:
 
     def _second_look(self, rgb: np.ndarray, result: Result, network=None) -> Result:
         """Re-read a doubtful answer from re-framed copies with the network that made it, as the same
-        solver; keep the most voted reading."""
-        if result.reason is not None or result.confidence >= RETRY_BELOW:
+        solver; keep the most voted reading. A solver that checks (`check` in its recipe: the general
+        reading of any configuration) re-reads every answer, and its confidence keeps only the winner's
+        share of the votes: readings that disagree on re-framing are not filled in."""
+        checks = self.solvers[result.solver].check if result.solver in self.solvers else False
+        if result.reason is not None or (result.confidence >= RETRY_BELOW and not checks):
             return result
         batch = np.stack([preprocess(rgb, self.feed(network), framing) for framing in REFRAMINGS])
         candidates = [result] + [self.readings(row, [result.solver])[result.solver]
@@ -326,7 +330,12 @@ class Solver:
             if candidate.reason is None:
                 votes[candidate.text] = votes.get(candidate.text, 0.0) + candidate.confidence
         winner = max(votes, key=votes.get)
-        return max((c for c in candidates if c.text == winner and c.reason is None), key=lambda c: c.confidence)
+        best = max((c for c in candidates if c.text == winner and c.reason is None), key=lambda c: c.confidence)
+        if checks:  # a refused re-reading counts as a vote against, with the answer's own weight
+            against = sum(votes.values()) - votes[winner] + result.confidence * sum(c.reason is not None
+                                                                                    for c in candidates)
+            best = replace(best, confidence=best.confidence * votes[winner] / (votes[winner] + against))
+        return best
 
     def _refusal(self, reason: str) -> Result:
         return Result("", 0.0, [], solver="auto" if self.automatic else (self.preset or self.name), reason=reason)
