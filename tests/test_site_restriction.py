@@ -74,3 +74,24 @@ def test_the_cli_takes_the_sites_symbols_and_lengths(capsys):
     assert line[1] == label and line[3] == "site"
     assert cli(["solve", str(path), "--lengths", "many"]) == 2
     assert "give lengths from 1 to 64" in capsys.readouterr().err
+
+
+def test_the_general_reading_checks_every_answer_and_calibrates_its_confidence():
+    from dataclasses import replace
+
+    from kcsolver.captcha import Recipe
+    from kcsolver.errors import RecipeError
+
+    general = Solver.load("any")
+    preset = general.recipe.presets["any"]
+    assert preset.check and preset.power == 8.0
+    (path, _label), = folder_images("custom_c2x_letters_len5_6_170x65", 1)
+    plain_recipe = replace(general.recipe, presets={"any": replace(preset, power=1.0)})
+    plain = Solver(general.model, plain_recipe, preset="any").solve(path)
+    calibrated = general.solve(path)
+    assert calibrated.text == plain.text and abs(calibrated.confidence - plain.confidence ** 8) < 1e-6
+    data = general.recipe.to_dict()
+    assert data["presets"]["any"]["power"] == 8.0 and data["presets"]["any"]["check"] is True
+    data["presets"]["any"]["power"] = "high"
+    with pytest.raises(RecipeError, match="presets.any.power must be a number"):
+        Recipe.from_dict(data)

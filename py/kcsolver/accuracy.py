@@ -130,7 +130,7 @@ def space_bands(folder: Path, pairs: list) -> list[str]:
         if chosen:
             rows.append(f"| {band} | {len(chosen)} | {100 * sum(r.text == l for l, r in chosen) / len(chosen):.2f}% | "
                         f"{sum(not r.text for _, r in chosen)} | "
-                        f"{sum(r.text != l and r.text and r.confidence >= CONFIDENT for l, r in chosen)} |")
+                        f"{sum(bool(r.text) and r.text != l and r.confidence >= CONFIDENT for l, r in chosen)} |")
     return rows
 
 

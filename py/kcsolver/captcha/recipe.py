@@ -37,6 +37,7 @@ class Preset:
     description: str = ""
     network: str | None = None  # a specialist model.json, relative to the bundle's, that reads this preset
     check: bool = False  # every answer is read again from re-framed copies, and only agreement keeps confidence
+    power: float = 1.0   # a checked answer's confidence is raised to this power (calibration of a general reading)
 
 
 @dataclass
@@ -52,7 +53,8 @@ class Recipe:
     alphabet: str | None = None
     generation: str | None = None
     presets: dict = field(default_factory=dict)
-    check: bool = False  # (see Preset.check) for a recipe read as one solver
+    check: bool = False  # (see Preset.check and Preset.power) for a recipe read as one solver
+    power: float = 1.0
 
     @property
     def groups(self) -> int:
@@ -76,7 +78,7 @@ class Recipe:
             raise RecipeError(f"no solver {name!r} in this bundle; it has {', '.join(self.presets) or 'none'}")
         chosen: Preset = self.presets[name]
         return replace(self, alphabet=chosen.alphabet, lengths=list(chosen.lengths), generation=chosen.generation,
-                       check=chosen.check)
+                       check=chosen.check, power=chosen.power)
 
     @classmethod
     def from_dict(cls, data, where: str = "recipe") -> "Recipe":
@@ -111,7 +113,7 @@ class Recipe:
                      generations=generations,
                      alphabet=_alphabet(data.get("alphabet"), charset, f"{where}.alphabet"),
                      generation=_generation(data.get("generation"), generations, f"{where}.generation"),
-                     check=bool(data.get("check", False)))
+                     check=bool(data.get("check", False)), power=_power(data.get("power", 1.0), f"{where}.power"))
         presets = _object(data.get("presets", {}), f"{where}.presets")
         for name, value in presets.items():
             entry = _object(value, f"{where}.presets.{name}")
@@ -121,7 +123,8 @@ class Recipe:
                 generation=_generation(entry.get("generation"), generations, f"{where}.presets.{name}.generation"),
                 description=str(entry.get("description", "")),
                 network=_relative_path(entry.get("network"), f"{where}.presets.{name}.network"),
-                check=bool(entry.get("check", False)))
+                check=bool(entry.get("check", False)),
+                power=_power(entry.get("power", 1.0), f"{where}.presets.{name}.power"))
         return recipe
 
     def to_dict(self) -> dict:
@@ -137,6 +140,8 @@ class Recipe:
             data["generation"] = self.generation
         if self.check:
             data["check"] = True
+        if self.power != 1.0:
+            data["power"] = self.power
         if self.presets:
             data["presets"] = {name: _preset_dict(p) for name, p in self.presets.items()}
         return data
@@ -170,6 +175,8 @@ def _preset_dict(preset: Preset) -> dict:
         data["network"] = preset.network
     if preset.check:
         data["check"] = True
+    if preset.power != 1.0:
+        data["power"] = preset.power
     return data
 
 
@@ -206,6 +213,12 @@ def _positive(value, where, limit=64):
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= limit:
         raise RecipeError(f"{where} must be an integer from 1 to {limit}, got {value!r}")
     return value
+
+
+def _power(value, where):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.1 <= value <= 100:
+        raise RecipeError(f"{where} must be a number from 0.1 to 100 (or absent), got {value!r}")
+    return float(value)
 
 
 def _stretch(value, where):

@@ -122,7 +122,9 @@ class Solver:
         lengths = sorted(set(lengths)) if lengths else (list(base.lengths) if self.preset else [])
         recipe = replace(self.feed(), alphabet=alphabet, lengths=lengths,
                          generation=base.generation if self.preset else None, presets={},
-                         check=base.check if self.preset else any(p.check for p in self.recipe.presets.values()))
+                         check=base.check if self.preset else any(p.check for p in self.recipe.presets.values()),
+                         power=base.power if self.preset else max([p.power for p in self.recipe.presets.values()
+                                                                   if p.check] or [1.0]))
         return Solver(self.model, recipe, name="site")
 
     @property
@@ -319,7 +321,8 @@ class Solver:
         solver; keep the most voted reading. A solver that checks (`check` in its recipe: the general
         reading of any configuration) re-reads every answer, and its confidence keeps only the winner's
         share of the votes: readings that disagree on re-framing are not filled in."""
-        checks = self.solvers[result.solver].check if result.solver in self.solvers else False
+        recipe = self.solvers.get(result.solver)
+        checks, power = (recipe.check, recipe.power) if recipe else (False, 1.0)
         if result.reason is not None or (result.confidence >= RETRY_BELOW and not checks):
             return result
         batch = np.stack([preprocess(rgb, self.feed(network), framing) for framing in REFRAMINGS])
@@ -334,7 +337,8 @@ class Solver:
         if checks:  # a refused re-reading counts as a vote against, with the answer's own weight
             against = sum(votes.values()) - votes[winner] + result.confidence * sum(c.reason is not None
                                                                                     for c in candidates)
-            best = replace(best, confidence=best.confidence * votes[winner] / (votes[winner] + against))
+            share = votes[winner] / (votes[winner] + against)
+            best = replace(best, confidence=(best.confidence * share) ** power)
         return best
 
     def _refusal(self, reason: str) -> Result:

@@ -105,7 +105,7 @@ def kcaptcha_mixture() -> Mixture:
 
 
 # The general reader's extra preset: whatever a site configured, read with every symbol and length.
-ANY_PRESET = {"alphabet": ALL_SYMBOLS, "lengths": list(range(1, MAX_LENGTH + 1)), "generation": None, "check": True,
+ANY_PRESET = {"alphabet": ALL_SYMBOLS, "lengths": list(range(1, MAX_LENGTH + 1)), "generation": None, "check": True, "power": 8.0,
               "description": "any KCAPTCHA configuration: 36 symbols, 1-10 long, either drawing"}
 
 
