@@ -82,7 +82,14 @@ def test_widget_fills_the_host_input_and_fires_events(page, host, expected):
                                         'model="{solver}/app/models/kcaptcha/model.json" lengths="2"'])
 def test_widget_reads_with_the_sites_symbols_lengths_or_own_model(page, host, server, expected, attributes):
     page.goto(f"{host.url}/{host.make('site.html', attributes=attributes.format(solver=server.url))}")
-    assert wait_answer(page) == expected[0]
+    page.evaluate("""window.outcomes = [];
+        for (const kind of ['kcaptcha-solved', 'kcaptcha-doubtful'])
+          document.addEventListener(kind, (e) => outcomes.push([kind, e.detail.text, e.detail.confidence]));""")
+    kind, text, confidence = wait_until(page, "window.outcomes.length && window.outcomes[0]")
+    # A site-restricted general reading is checked and calibrated (power 8): right, and filled when sure.
+    assert text == expected[0]
+    assert page.input_value("#captcha-answer") == (text if kind == "kcaptcha-solved" else "")
+    assert (kind == "kcaptcha-solved") == (confidence >= 0.9)
 
 
 def test_widget_fills_nothing_when_the_captcha_needs_symbols_the_site_does_not_use(page, host):
