@@ -190,13 +190,9 @@ def synth(parser, argv):
         if len(values) != 3 or not all(0 <= v <= 255 for v in values):
             raise KcsolverError(f"colour {text!r}: give R,G,B with each 0-255, e.g. 20,40,160")
         return values
-    lengths = None
-    if args.lengths:
-        if "-" in args.lengths:
-            low, high = (int(v) for v in args.lengths.split("-"))
-            lengths = tuple(range(low, high + 1))
-        else:
-            lengths = tuple(int(v) for v in args.lengths.split(","))
+    from .captcha.solver import parse_lengths
+
+    lengths = tuple(parse_lengths(args.lengths)) if args.lengths else None
     overrides = dict(charset=args.charset, lengths=lengths, width=args.width, height=args.height,
                      credits=None if args.credits is None else float(args.credits == "on"),
                      fluctuation=args.fluctuation, black_noise=args.black_noise, white_noise=args.white_noise,

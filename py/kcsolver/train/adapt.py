@@ -124,12 +124,6 @@ def infer_generation(images: list, solver) -> str:
     return recipe.generations[int(np.argmax(mass))]
 
 
-def load_exported(model_json):
-    from ..model import load_model
-
-    return load_model(model_json)
-
-
 def image_format(paths: list) -> str:
     suffixes = Counter(Path(p).suffix.lower() for p in paths)
     suffix = suffixes.most_common(1)[0][0]
@@ -148,6 +142,7 @@ def adapt(folder: Path, out: Path, fonts: Path | None = None, base: str = "auto"
     from ..captcha import Solver
     from ..captcha.solver import parse_alphabet
     from ..integrity import write_sums
+    from ..model import load_model
     from . import loop
     from .mixture import Labelled, Mixture, Space
 
@@ -198,7 +193,7 @@ def adapt(folder: Path, out: Path, fonts: Path | None = None, base: str = "auto"
     recipe.update(alphabet=settings.charset, lengths=settings.lengths, name=out.name)
     report = {"folder": folder.name, "images": len(images), "held_out": len(test), "settings": settings.describe(),
               "steps": steps, "before": before}
-    after = accuracy(Solver(load_exported(exported), Solver.find_recipe({"kcsolver": recipe}, str(out))),
+    after = accuracy(Solver(load_model(exported), Solver.find_recipe({"kcsolver": recipe}, str(out))),
                      test_images, test_labels)
     report["after"] = after
     recipe["adapted"] = report  # provenance: what it was made from and how well it read the held-out images
