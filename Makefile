@@ -32,9 +32,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Debian packages: Chromium for the browser tests; for the captcha generator, serif fonts (the look-alike
+# Debian packages: the three browser engines of the browser tests (Chromium; Firefox ESR; WebKitGTK's WebKitWebDriver +
+# MiniBrowser, on an Xvfb display); for the captcha generator, serif fonts (the look-alike
 # faces) and xfonts-base (X11's 6x13, the face of GD's small font that draws the credits strip).
-SYSTEM_PACKAGES := chromium xfonts-base fonts-urw-base35 fonts-texgyre fonts-freefont-ttf fonts-dejavu-core fonts-liberation \
+SYSTEM_PACKAGES := chromium firefox-esr webkit2gtk-driver xvfb xfonts-base fonts-urw-base35 fonts-texgyre fonts-freefont-ttf fonts-dejavu-core fonts-liberation \
 	fonts-linuxlibertine fonts-ebgaramond fonts-crosextra-caladea fonts-cardo fonts-junicode
 system:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
