@@ -1,6 +1,7 @@
 // The solver page: input (paste, drop, file, examples), answers with confidences,
 // the automation API on window.kcsolver, and a readable error panel.
 import { WorkerClient } from "./client.js";
+import { languageSwitch, reasonText, t, translatePage } from "./i18n.js";
 import { toImageData } from "./pixels.js";
 import { DEFAULT_THRESHOLD, solverTarget } from "./solvers.js";
 
@@ -8,6 +9,17 @@ const $ = (selector) => document.querySelector(selector);
 const LOW_CONFIDENCE = DEFAULT_THRESHOLD;
 const client = new WorkerClient(new URL("./worker.js", import.meta.url));
 let runtimeInfo = null;
+let lastResult = null;  // re-shown in the new language when the user switches
+let status = { key: "status.starting", params: {} };
+
+translatePage();
+setStatus("status.starting");
+
+// The status line keeps its message key, so that switching the language re-says it.
+function setStatus(key, params = {}) {
+  status = { key, params };
+  $("#status").textContent = t(key, params);
+}
 
 // ---------------------------------------------------------------- progress and errors
 
@@ -19,21 +31,23 @@ client.on("progress", ({ part, loaded, total }) => {
   $("#progress").max = totalAll || 1;
   $("#progress").value = loadedAll;
   $("#progress-text").textContent = Object.entries(progressParts)
-    .map(([name, p]) => `${name} ${(p.loaded / 1e6).toFixed(1)} MB`).join(" · ");
+    .map(([name, p]) => t("progress.part", { name, mb: (p.loaded / 1e6).toFixed(1) })).join(" · ");
 });
-client.on("status", ({ text }) => { $("#status").textContent = text; });
-client.on("fatal", (error) => showError("The Python runtime stopped", error));
+client.on("status", ({ text, key, params }) => {
+  if (key) setStatus(key, params);
+  else $("#status").textContent = text;
+});
+client.on("fatal", (error) => showError(t("error.runtimeStopped"), error));
 client.on("restart", ({ reason }) => {
   document.body.dataset.state = "restarting";
-  showError("The solver restarted", { message: `kcsolver's worker stopped (${reason}) and was replaced by a new ` +
-    "one; what was waiting failed and can be tried again.", traceback: "" });
-  $("#status").textContent = "Restarting the Python runtime…";
+  showError(t("error.restarted"), { message: t("error.restartedMessage", { reason }), traceback: "" });
+  setStatus("status.restarting");
 });
 client.on("ready", (info) => {
   if (!runtimeInfo) return;  // the first start is handled by `ready` below
   runtimeInfo = info;
   document.body.dataset.state = "ready";
-  $("#status").textContent = "Ready again after a restart.";
+  setStatus("status.readyAgain");
 });
 
 function showError(title, error) {
@@ -54,15 +68,15 @@ async function call(type, payload, transfer) {
     hideError();
     return result;
   } catch (error) {
-    showError(`Request "${type}" failed`, error);
+    showError(t("error.request", { type }), error);
     throw error;
   }
 }
 
 const ready = client.ready.then((info) => {
   runtimeInfo = info;
-  $("#status").textContent = `Ready: ${info.runtime_name} ${info.runtime_version}, Python ${info.python}, ` +
-    `NumPy ${info.numpy}, backend ${info.backend}.`;
+  setStatus("status.ready", { runtime: info.runtime_name, version: info.runtime_version, python: info.python,
+    numpy: info.numpy, backend: info.backend });
   $("#progress-box").hidden = true;
   document.body.dataset.state = "ready";
   return info;
@@ -100,7 +114,7 @@ function customSettings() {
 
 async function registerLocalModel(files) {
   const names = Array.from(files).map((f) => f.name);
-  if (!names.includes("model.json")) throw new Error("Pick model.json together with its .bin shard files.");
+  if (!names.includes("model.json")) throw new Error(t("error.pickShards"));
   const payload = {};
   const transfer = [];
   for (const file of files) {
@@ -118,7 +132,7 @@ async function pageModel() {
   if (choice !== "custom") return { model: choice, recipe: null };
   const { files, url, recipe } = customSettings();
   const model = files.length ? await registerLocalModel(files) : url;
-  if (!model) throw new Error("Give a model.json URL or pick model.json and its shards.");
+  if (!model) throw new Error(t("error.giveModel"));
   // The form's recipe is used only when the model carries none of its own.
   return { model, recipe, customRecipe: true };
 }
@@ -131,13 +145,14 @@ function showPreview(imageData) {
 }
 
 function showResult(result) {
+  lastResult = result;
   $("#result").hidden = false;
-  $("#answer").textContent = result.text || "(no answer)";
+  $("#answer").textContent = result.text || t("result.none");
   $("#copy").disabled = !result.text;
   $("#confidence").textContent = result.reason
-    ? `No answer: ${result.reason}.`
-    : `Confidence that the whole answer is right: ${(result.confidence * 100).toFixed(1)}%` +
-      (result.confidence < LOW_CONFIDENCE ? " (low: check it)" : "");
+    ? t("result.refused", { reason: reasonText(result.reason) })
+    : t("result.confidence", { percent: (result.confidence * 100).toFixed(1) }) +
+      (result.confidence < LOW_CONFIDENCE ? t("result.low") : "");
   $("#result").classList.toggle("low", result.confidence < LOW_CONFIDENCE);
   const list = $("#chars");
   list.replaceChildren(...result.chars.map(([char, p]) => {
@@ -145,11 +160,11 @@ function showResult(result) {
     item.textContent = `${char} ${(p * 100).toFixed(0)}%`;
     if (p < LOW_CONFIDENCE) {
       item.classList.add("low");
-      item.title = "low confidence";
+      item.title = t("result.lowChar");
     }
     return item;
   }));
-  $("#timing").textContent = `${result.ms.toFixed(1)} ms in Python · solver ${result.solver} · backend ${result.backend}`;
+  $("#timing").textContent = t("result.timing", { ms: result.ms.toFixed(1), solver: result.solver, backend: result.backend });
 }
 
 let busy = Promise.resolve();
@@ -160,7 +175,7 @@ function solveFromPage(source) {
       const imageData = await toImageData(source);
       showPreview(imageData);
       const { model, recipe, customRecipe } = await pageModel();
-      $("#status").textContent = runtimeInfo ? "Solving…" : "Solving as soon as the runtime is ready…";
+      setStatus(runtimeInfo ? "status.solving" : "status.solvingWhenReady");
       const site = { charset: $("#site-charset").value.trim(), lengths: $("#site-lengths").value.trim() };
       let result;
       try {
@@ -170,10 +185,10 @@ function solveFromPage(source) {
         result = await solveImageData(imageData, { model, recipe, site });
       }
       showResult(result);
-      $("#status").textContent = "Solved.";
+      setStatus("status.solved");
     } catch (error) {
-      showError("Could not solve this image", error);
-      $("#status").textContent = runtimeInfo ? "Ready for the next image." : $("#status").textContent;
+      showError(t("error.solve"), error);
+      if (runtimeInfo) setStatus("status.next");
     }
   });
   return busy;
@@ -204,8 +219,8 @@ drop.addEventListener("keydown", (event) => {
 $("#model").addEventListener("change", () => { $("#custom").hidden = $("#model").value !== "custom"; });
 $("#copy").addEventListener("click", async () => {
   await navigator.clipboard.writeText($("#answer").textContent);
-  $("#copy").textContent = "Copied";
-  setTimeout(() => { $("#copy").textContent = "Copy"; }, 1500);
+  $("#copy").textContent = t("copy.done");
+  setTimeout(() => { $("#copy").textContent = t("copy.button"); }, 1500);
 });
 
 async function loadGallery() {
@@ -218,7 +233,8 @@ async function loadGallery() {
       button.dataset.model = example.model;
       const image = document.createElement("img");
       image.src = `examples/${example.file}`;
-      image.alt = `${example.model} example`;
+      image.alt = t("examples.alt", { model: example.model });
+      image.dataset.model = example.model;
       button.append(image);
       button.addEventListener("click", async () => {
         $("#model").value = example.model;
@@ -232,6 +248,13 @@ async function loadGallery() {
   }
 }
 loadGallery();
+
+// Switching the language re-says what the page drew itself: the status, the answer, the examples' labels.
+languageSwitch($("#language"), () => {
+  $("#status").textContent = t(status.key, status.params);
+  if (lastResult) showResult(lastResult);
+  for (const image of document.querySelectorAll("#gallery img")) image.alt = t("examples.alt", { model: image.dataset.model });
+});
 
 // ---------------------------------------------------------------- automation API
 

@@ -1,4 +1,8 @@
-// Fills in the bookmarklet, userscript and widget snippet with this site's own address.
+// Fills in the bookmarklet, userscript and widget snippet with this site's own address, in the user's language.
+import { languageSwitch, translatePage } from "./i18n.js";
+
+translatePage();
+languageSwitch(document.querySelector("#language"));
 const site = new URL("./", location.href).href;
 const entry = new URL("bookmarklet.js", site).href;
 document.querySelector("#bookmarklet").href = `javascript:void(import(${JSON.stringify(entry)}))`;

@@ -4,8 +4,11 @@
 // threshold (solvers.js); otherwise it shows the reading, flagged, beside the field
 // and fills nothing. It never submits anything.
 import { SolverBridge, sharedBridge } from "./bridge.js";
+import { browserLanguages, pickLanguage, reasonText, t } from "./i18n.js";
 import { DEFAULT_THRESHOLD } from "./solvers.js";
 
+// The bookmarklet is the visitor's tool: it speaks the visitor's browser language.
+const LANGUAGE = pickLanguage(browserLanguages());
 const NAME_HINT = /k?captcha|keystring|secur|code|verif/i;
 
 function captchaScore(image) {
@@ -40,8 +43,8 @@ function flagBeside(input, result) {
   const note = document.createElement("small");
   note.className = "kcsolver-flag";
   note.style.cssText = "margin-left:6px;color:#b26b00;font:12px sans-serif";
-  note.textContent = result.reason ? `kcsolver: no answer (${result.reason})`
-    : `kcsolver read "${result.text}" (${(result.confidence * 100).toFixed(0)}% sure): check it and type it`;
+  note.textContent = result.reason ? t("widget.noAnswer", { reason: reasonText(result.reason, LANGUAGE) }, LANGUAGE)
+    : t("bookmarklet.doubtful", { text: result.text, percent: (result.confidence * 100).toFixed(0) }, LANGUAGE);
   input.insertAdjacentElement("afterend", note);
 }
 
@@ -57,13 +60,13 @@ export async function solvePage() {
     const input = nearestInput(image);
     if (!input) continue;
     try {
-      const result = await sharedBridge().solve(SolverBridge.pixels(image), "auto");
+      const result = await sharedBridge().solve(SolverBridge.pixels(image, LANGUAGE), "auto");
       const filled = Boolean(result.text) && result.confidence >= DEFAULT_THRESHOLD;
       if (filled) {
         input.value = result.text;
         input.dispatchEvent(new Event("input", { bubbles: true }));
         input.style.outline = "3px solid #2457d6";
-        input.title = `kcsolver: ${(result.confidence * 100).toFixed(0)}% confident`;
+        input.title = t("bookmarklet.confident", { percent: (result.confidence * 100).toFixed(0) }, LANGUAGE);
       } else {
         input.style.outline = "3px dashed #b26b00";
         flagBeside(input, result);

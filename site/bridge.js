@@ -1,5 +1,6 @@
 // The host-page side of embedding: a hidden iframe (embed.html on the solver's
 // origin) that runs the solver; only pixels go in, only answers come out.
+import { t } from "./i18n.js";
 
 const SOLVER_ORIGIN = new URL(import.meta.url).origin;
 const EMBED_URL = new URL("./embed.html", import.meta.url).href;
@@ -32,11 +33,11 @@ export class SolverBridge {
   }
 
   // Pixels of an <img> on the host page (the host can read its own same-origin images).
-  static pixels(image) {
+  static pixels(image, lang = undefined) {
     const width = image.naturalWidth;
     const height = image.naturalHeight;
-    if (!width || !height) throw new Error("kcsolver: the captcha image has not loaded");
-    if (width * height > MAX_PIXELS) throw new Error(`kcsolver: the image is ${width}x${height}, too large for a captcha`);
+    if (!width || !height) throw new Error(t("bridge.notLoaded", {}, lang));
+    if (width * height > MAX_PIXELS) throw new Error(t("bridge.tooLarge", { width, height }, lang));
     const canvas = document.createElement("canvas");
     canvas.width = width;
     canvas.height = height;
@@ -45,9 +46,7 @@ export class SolverBridge {
     try {
       return context.getImageData(0, 0, width, height);
     } catch {
-      throw new Error(`kcsolver: cannot read the pixels of ${image.src}: it is served from another origin ` +
-        "without CORS. Serve the captcha from the page's own origin (or with Access-Control-Allow-Origin " +
-        "and crossorigin=\"anonymous\" on the <img>).");
+      throw new Error(t("bridge.cors", { src: image.src }, lang));
     }
   }
 

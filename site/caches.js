@@ -4,6 +4,9 @@
 //     installed packages, uncompressed, with the bytecode of the modules imported after boot),
 //     versioned with the runtime and the wheel, checked by sha256;
 //   * settings: small JSON values, e.g. the backend probed for a model in this browser.
+// Where Cache Storage is missing or refused (a third-party frame in a browser that blocks site data
+// there, e.g. Chromium with third-party cookies blocked: the widget on another site), everything still
+// works without it: files come from the network (and the HTTP cache), nothing is remembered.
 
 export const MODEL_CACHE = "kcsolver-models";
 export const BOOT_CACHE = "kcsolver-boot";
@@ -14,15 +17,31 @@ export async function sha256(buffer) {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const available = () => typeof caches !== "undefined";
+let unavailable = null;  // why Cache Storage cannot be used here, once that is known
+
+// The named cache, or null where there is none to use.
+async function openCache(name) {
+  if (typeof caches === "undefined") {
+    unavailable = "this context has no Cache Storage";
+    return null;
+  }
+  try {
+    return await caches.open(name);
+  } catch (error) {
+    unavailable = `Cache Storage refused (${error.name}: ${error.message})`;
+    return null;
+  }
+}
+
+export const cacheUnavailable = () => unavailable;
 
 // ---------------------------------------------------------------- model files
 
 // The response for a shipped model file: from the cache when its bytes still match `expected`,
 // otherwise fetched (with `fetcher`), checked and stored. `notify` hears about hits and repairs.
 export async function verifiedFetch(url, expected, fetcher, notify = () => {}) {
-  if (!available()) return checkedResponse(url, expected, await fetcher(url));
-  const cache = await caches.open(MODEL_CACHE);
+  const cache = await openCache(MODEL_CACHE);
+  if (!cache) return checkedResponse(url, expected, await fetcher(url));
   const key = `${url}?sha256=${expected}`;
   const hit = await cache.match(key);
   let reload = false;
@@ -62,15 +81,15 @@ async function checkedResponse(url, expected, response) {
 
 // Whether a boot cache (of any version) is stored: cheap, for deciding to wait for readBootCache.
 export async function hasBootCache() {
-  return available() && Boolean(await (await caches.open(BOOT_CACHE)).match("boot/meta.json"));
+  const cache = await openCache(BOOT_CACHE);
+  return Boolean(cache && await cache.match("boot/meta.json"));
 }
 
 // {snapshot: Uint8Array, files: Uint8Array|null} for this version, or null. An entry of another
 // version, or one whose bytes do not match the digests stored with it, is deleted.
 export async function readBootCache(version) {
-  if (!available()) return null;
-  const cache = await caches.open(BOOT_CACHE);
-  const meta = await cache.match("boot/meta.json");
+  const cache = await openCache(BOOT_CACHE);
+  const meta = cache && await cache.match("boot/meta.json");
   if (!meta) return null;
   try {
     const info = await meta.json();
@@ -92,8 +111,8 @@ export async function readBootCache(version) {
 }
 
 export async function writeBootCache(version, snapshot, files) {
-  if (!available()) return;
-  const cache = await caches.open(BOOT_CACHE);
+  const cache = await openCache(BOOT_CACHE);
+  if (!cache) return;
   const info = { version, snapshot: await sha256(snapshot), files: files ? await sha256(files) : null,
     made: new Date().toISOString() };
   await cache.put("boot/snapshot", new Response(snapshot));
@@ -102,14 +121,14 @@ export async function writeBootCache(version, snapshot, files) {
 }
 
 export async function dropBootCache() {
-  if (available()) await caches.delete(BOOT_CACHE);
+  if (await openCache(BOOT_CACHE)) await caches.delete(BOOT_CACHE);
 }
 
 // ---------------------------------------------------------------- settings
 
 export async function readSetting(name) {
-  if (!available()) return null;
-  const hit = await (await caches.open(SETTINGS_CACHE)).match(`settings/${encodeURIComponent(name)}`);
+  const cache = await openCache(SETTINGS_CACHE);
+  const hit = cache && await cache.match(`settings/${encodeURIComponent(name)}`);
   try {
     return hit ? await hit.json() : null;
   } catch {
@@ -118,7 +137,8 @@ export async function readSetting(name) {
 }
 
 export async function writeSetting(name, value) {
-  if (!available()) return;
-  await (await caches.open(SETTINGS_CACHE)).put(`settings/${encodeURIComponent(name)}`,
+  const cache = await openCache(SETTINGS_CACHE);
+  if (!cache) return;
+  await cache.put(`settings/${encodeURIComponent(name)}`,
     new Response(JSON.stringify(value), { headers: { "content-type": "application/json" } }));
 }

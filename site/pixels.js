@@ -1,12 +1,13 @@
 // Turning whatever the caller has (Blob/File, <img>, <canvas>, ImageData) into
 // RGBA ImageData, without re-encoding, refusing images too large for a captcha.
+import { t } from "./i18n.js";
 
 export const MAX_PIXELS = 4_000_000;
 
 function checkSize(width, height) {
-  if (!width || !height) throw new Error("The image has no pixels (is it empty or broken?).");
+  if (!width || !height) throw new Error(t("image.noPixels"));
   if (width * height > MAX_PIXELS) {
-    throw new Error(`The image is ${width}×${height} pixels; images over ${MAX_PIXELS} pixels are refused (captchas are about 160×60).`);
+    throw new Error(t("image.tooLarge", { width, height, max: MAX_PIXELS }));
   }
 }
 
@@ -18,8 +19,7 @@ function drawToImageData(drawable, width, height) {
   try {
     return context.getImageData(0, 0, width, height);
   } catch (error) {
-    throw new Error("The image comes from another site that does not allow reading its pixels (CORS). " +
-      "Save it and open the file instead.");
+    throw new Error(t("image.cors"));
   }
 }
 
@@ -29,7 +29,7 @@ async function checkComplete(blob) {
   const head = new Uint8Array(await blob.slice(0, 4).arrayBuffer());
   const tail = new Uint8Array(await blob.slice(Math.max(0, blob.size - 32)).arrayBuffer());
   const tailText = String.fromCharCode(...tail);
-  const truncated = new Error("This image file is truncated (it ends before its image data does). Save or copy it again.");
+  const truncated = new Error(t("image.truncated"));
   if (head[0] === 0x89 && head[1] === 0x50 && !tailText.includes("IEND")) throw truncated;
   if (head[0] === 0xff && head[1] === 0xd8 && !tail.some((b, i) => b === 0xff && tail[i + 1] === 0xd9)) throw truncated;
   if (head[0] === 0x47 && head[1] === 0x49 && !tail.includes(0x3b)) throw truncated;
@@ -57,9 +57,9 @@ async function headerSize(blob) {
 }
 
 async function blobToImageData(blob) {
-  if (!blob.size) throw new Error("The file is empty.");
+  if (!blob.size) throw new Error(t("image.emptyFile"));
   if (blob.type && !blob.type.startsWith("image/")) {
-    throw new Error(`"${blob.name || "the file"}" is ${blob.type}, not an image. Use PNG, JPEG, GIF, BMP or WEBP.`);
+    throw new Error(t("image.notImage", { name: blob.name || t("image.theFile"), type: blob.type }));
   }
   const size = await headerSize(blob);
   if (size) checkSize(size[0], size[1]);
@@ -71,10 +71,10 @@ async function blobToImageData(blob) {
     // Dimensions are known once the header is parsed; check them before decoding the pixels.
     await new Promise((resolve, reject) => {
       image.onload = resolve;
-      image.onerror = () => reject(new Error("This file is not a readable image (corrupt, truncated or an unsupported format)."));
+      image.onerror = () => reject(new Error(t("image.unreadable")));
     });
     checkSize(image.naturalWidth, image.naturalHeight);
-    await image.decode().catch(() => { throw new Error("This image could not be decoded (truncated or corrupt)."); });
+    await image.decode().catch(() => { throw new Error(t("image.undecodable")); });
     return drawToImageData(image, image.naturalWidth, image.naturalHeight);
   } finally {
     URL.revokeObjectURL(url);
@@ -96,5 +96,5 @@ export async function toImageData(source) {
     checkSize(source.width, source.height);
     return source.getContext("2d").getImageData(0, 0, source.width, source.height);
   }
-  throw new Error("solve() takes a Blob/File, an <img>, a <canvas> or ImageData.");
+  throw new Error(t("image.badSource"));
 }

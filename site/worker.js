@@ -17,7 +17,7 @@
 // and after a visit without a usable boot cache the worker writes one (caches.js) for the next. Any failure of the boot cache falls back to a normal boot and drops it.
 // Progress events {type: "progress", part, loaded, total} count the bytes as they arrive.
 
-import { dropBootCache, hasBootCache, readBootCache, readSetting, verifiedFetch, writeBootCache, writeSetting } from "./caches.js";
+import { cacheUnavailable, dropBootCache, hasBootCache, readBootCache, readSetting, verifiedFetch, writeBootCache, writeSetting } from "./caches.js";
 import { unzipStoredInto } from "./unzip.js";
 
 
@@ -194,7 +194,8 @@ async function chooseBackend() {
 async function start() {
   config = await (await realFetch(new URL("runtime.json", base))).json();
   mark("config");
-  post({ type: "status", text: `Loading Python runtime (${config.name} ${config.version})` });
+  post({ type: "status", text: `Loading Python runtime (${config.name} ${config.version})`,
+    key: "status.loadingRuntime", params: { name: config.name, version: config.version } });
   // Everything that can download starts now, in parallel with Pyodide's own downloads.
   const downloads = {
     numpy: config.numpy ? bytesOf(config.numpy.url, config.numpy.integrity) : Promise.resolve(null),
@@ -215,7 +216,7 @@ async function start() {
     await dropBootCache();
     await bootOnce(null, downloads);
   }
-  post({ type: "status", text: "Loading the default solver" });
+  post({ type: "status", text: "Loading the default solver", key: "status.loadingSolver" });
   await Promise.all(modelFiles);
   await loadDefaultModel();
   const info = await pyHandle("info", null);
@@ -254,6 +255,10 @@ function makeBootCache() {
 
 async function writeNewBootCache() {
   if (["restored", "made"].includes(boot.cache) || !config.boot_version || !boot.baseline) return;
+  if (cacheUnavailable()) {  // nowhere to keep it: making one would only cost time
+    boot.cache = `not made: ${cacheUnavailable()}`;
+    return;
+  }
   try {
     const { loadPyodide } = await import(new URL(config.module, base).href);
     const bootArchive = pyodide.pyimport("kcsolver.browser.boot_archive");

@@ -92,11 +92,13 @@ class ChromiumPage(EnginePage):
 
 
 class FirefoxPage(EnginePage):
-    """Debian's Firefox ESR, headless, a fresh profile, over WebDriver BiDi."""
+    """Debian's Firefox ESR, a fresh profile, over WebDriver BiDi: headless, or on an X display with WebGL
+    forced on (Firefox blocks Mesa's software llvmpipe by default; forcing it stands in for a user's GPU, so
+    that the webgl backend runs in a second engine)."""
 
     name = "firefox"
 
-    def __init__(self, language: str = "en-US"):
+    def __init__(self, language: str = "en-US", display: str | None = None):
         from websockets.sync.client import connect
 
         self.profile = Path(tempfile.mkdtemp(prefix="kcsolver-firefox-"))
@@ -105,11 +107,15 @@ class FirefoxPage(EnginePage):
         (self.profile / "user.js").write_text("\n".join(f'user_pref("{k}", {json.dumps(v)});' for k, v in {
             "intl.accept_languages": language, "app.update.enabled": False, "datareporting.policy.dataSubmissionEnabled": False,
             "browser.shell.checkDefaultBrowser": False, "network.captive-portal-service.enabled": False,
+            **({"webgl.force-enabled": True} if display else {}),
         }.items()))
+        if display:
+            self.name = "firefox-webgl"
         port = _free_port()
         self.process = subprocess.Popen(
-            [FIREFOX, "--headless", "--no-remote", "--profile", str(self.profile), f"--remote-debugging-port={port}",
-             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [FIREFOX, *([] if display else ["--headless"]), "--no-remote", "--profile", str(self.profile), f"--remote-debugging-port={port}",
+             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, **({"DISPLAY": display} if display else {})})
         self.connection = contextlib.ExitStack()
         deadline = time.monotonic() + 60
         while True:
