@@ -1,6 +1,6 @@
 # Two entry points, each doing all of its own set-up on a fresh machine:
 #   make serve   build dist/ (vendored Pyodide, offline) and serve it on 127.0.0.1:8000
-#   make test    the whole test suite (CPython unit tests + real-Chromium browser tests)
+#   make test    the whole test suite (CPython unit tests + browser tests in Chromium, Firefox ESR, WebKitGTK)
 PYTHON ?= python3
 PORT ?= 8000
 VENV := .venv
