@@ -7,12 +7,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: serve test setup system build bench clean
+.PHONY: serve test setup system toolchain build bench clean
 
-serve: setup
+serve: setup toolchain
 	$(BIN)/python build.py serve --port $(PORT)
 
-build: setup
+build: setup toolchain
 	$(BIN)/python build.py
 
 test: setup system
@@ -37,7 +37,17 @@ node_modules/.installed: package.json package-lock.json
 # faces) and xfonts-base (X11's 6x13, the face of GD's small font that draws the credits strip).
 SYSTEM_PACKAGES := chromium firefox-esr webkit2gtk-driver xvfb xfonts-base fonts-urw-base35 fonts-texgyre fonts-freefont-ttf fonts-dejavu-core fonts-liberation \
 	fonts-linuxlibertine fonts-ebgaramond fonts-crosextra-caladea fonts-cardo fonts-junicode
-system:
+# clang and wasm-ld (lld) build the SIMD matrix product (native/gemm_simd128.c) into the site. Without them
+# (no apt, no root) the build warns and the site runs on NumPy's own products, so this step may fail softly.
+TOOLCHAIN := clang lld
+toolchain:
+	-@missing=$$(for p in $(TOOLCHAIN); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+system: toolchain
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages: $$missing"; \

@@ -316,6 +316,33 @@ def write_precache(out: Path) -> None:
     sw.write_text(sw.read_text().replace("__BUILD_VERSION__", version))
 
 
+GEMM_SOURCE = ROOT / "native" / "gemm_simd128.c"
+GEMM_FILE = "native/libkcgemm.so"
+
+
+def build_gemm(out: Path) -> dict | None:
+    """The WebAssembly SIMD128 matrix product (native/gemm_simd128.c) as a side module Pyodide loads, built
+    with Debian's clang and wasm-ld (`make` installs them); its address and sha256 go into runtime.json.
+    Without the tools the site still works, on NumPy's own products (slower), and the build says so."""
+    clang, linker = shutil.which("clang"), shutil.which("wasm-ld")
+    if not clang or not linker:
+        print("warning: clang or wasm-ld missing (Debian: apt-get install clang lld): the site is built without "
+              "its SIMD matrix product, CPU inference in the browser will be slower", file=sys.stderr)
+        return None
+    target = out / GEMM_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        obj = Path(scratch) / "gemm.o"
+        for command in ([clang, "--target=wasm32", "-O3", "-msimd128", "-fPIC", "-nostdlib", "-c", str(GEMM_SOURCE), "-o", str(obj)],
+                        [linker, "--experimental-pic", "-shared", "--export=kc_sgemm", str(obj), "-o", str(target)]):
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode:
+                raise BuildError(f"building {GEMM_SOURCE.name} failed: {' '.join(command)}\n{done.stderr[-2000:]}")
+    data = target.read_bytes()
+    return {"url": GEMM_FILE, "integrity": integrity(data), "sha256": hashlib.sha256(data).hexdigest(),
+            "kernel": "wasm-simd128"}
+
+
 def build(out: Path, runtime: str = "vendored", pyodide_dist: Path | None = None) -> Path:
     out = out.resolve()
     if pyodide_dist is not None and not Path(pyodide_dist).exists():
@@ -338,6 +365,7 @@ def build(out: Path, runtime: str = "vendored", pyodide_dist: Path | None = None
     config["models"] = model_manifest(out / "models")
     config["default_model"] = "kcaptcha"  # the bundle of every built-in solver
     config["backend"] = "auto"  # probe numpy and webgl once per model and browser, keep the faster
+    config["gemm"] = build_gemm(out)  # loaded by the worker once idle, after the first answer
     (out / "runtime.json").write_text(json.dumps(config, indent=1))
     # The site ships solvers trained on the KCAPTCHA font strips and examples drawn with them: their notice.
     shutil.copy2(FONTS_NOTICE, out / "KCAPTCHA-NOTICE.md")

@@ -12,12 +12,13 @@
 //      extension modules `import numpy` needs are compiled asynchronously, before the import;
 //   5. the default model, on numpy: its first prediction costs nothing extra (webgl would compile
 //      its shaders first), so the first answer comes soonest.
-// Once idle: the model moves to the backend remembered for it in this browser (probed once, on the
-// first visit), the automatic solver is built (its specialist networks fetched, on the same backend),
+// Once idle: the SIMD matrix product joins the NumPy kernels (checked first; NumPy's own otherwise), the
+// model moves to the backend remembered for it in this browser (probed once, on the first visit), the automatic solver is built (its specialist networks fetched, on the same backend),
 // and after a visit without a usable boot cache the worker writes one (caches.js) for the next. Any failure of the boot cache falls back to a normal boot and drops it.
 // Progress events {type: "progress", part, loaded, total} count the bytes as they arrive.
 
-import { cacheUnavailable, dropBootCache, hasBootCache, readBootCache, readSetting, verifiedFetch, writeBootCache, writeSetting } from "./caches.js";
+import { cacheUnavailable, dropBootCache, hasBootCache, readBootCache, readSetting, sha256, verifiedFetch, writeBootCache,
+  writeSetting } from "./caches.js";
 import { unzipStoredInto } from "./unzip.js";
 
 
@@ -177,14 +178,34 @@ async function loadDefaultModel() {
   mark("model");
 }
 
-// Once idle: the default model on its best backend, remembered per browser and model version.
+// Once idle after the first answer: the SIMD matrix product under the NumPy kernels (build.py's side
+// module, cached like the runtime); Python checks and times it first. Any failure keeps NumPy's own.
+async function loadGemm() {
+  if (!config.gemm) {
+    boot.gemm = "numpy (this build has no SIMD matrix product)";
+    return;
+  }
+  try {
+    const response = await self.fetch(new URL(config.gemm.url, base).href);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const data = new Uint8Array(await response.arrayBuffer());
+    if (await sha256(data) !== config.gemm.sha256) throw new Error("its sha256 is not the build's (stale or damaged file)");
+    const state = await pyHandle("gemm", { data });
+    boot.gemm = state.gemm === "numpy" ? `numpy (${state.reason})` : state.gemm;
+  } catch (error) {
+    boot.gemm = `numpy (${config.gemm.url} unusable: ${error.message})`;
+  }
+  if (boot.gemm.startsWith("numpy")) console.warn(`kcsolver: matrix product: ${boot.gemm}`);
+}
+
+// Once idle: the default model on its best backend, remembered per browser, model version and matrix product.
 async function chooseBackend() {
   if (config.backend !== "auto") {
     await pyHandle("select-backend", { modelUrl: defaultModelUrl(), backend: config.backend });
     return;
   }
   const files = config.models?.[config.default_model]?.files || {};
-  const setting = `backend ${defaultModelUrl()} ${Object.values(files).map((f) => f.sha256).join(" ")}`;
+  const setting = `backend ${defaultModelUrl()} ${Object.values(files).map((f) => f.sha256).join(" ")} ${boot.gemm}`;
   const remembered = await readSetting(setting);
   const chosen = await pyHandle("select-backend", { modelUrl: defaultModelUrl(), backend: remembered?.backend || "auto" });
   if (!remembered) await writeSetting(setting, { backend: chosen.backend, probe_ms: chosen.probe_ms });
@@ -288,6 +309,8 @@ const booted = start().then(
 );
 booted.then(() => setTimeout(async () => {
   await idle();
+  await loadGemm();
+  await idle();
   await chooseBackend().catch((error) => { boot.backend = `not chosen: ${error.message}`; });
   await idle();
   // The automatic solver with its specialist networks (fetched now, on the chosen backend), so that the
@@ -307,7 +330,8 @@ async function idle() {
 // Diagnostics and tests: the worker's own state, and a way to provoke a Pyodide fatal error.
 const LOCAL = {
   ping: async () => "pong",
-  "boot-cache-status": async () => ({ cache: boot.cache, backend: boot.backend || null, solver: boot.solver || null }),
+  "boot-cache-status": async () => ({ cache: boot.cache, backend: boot.backend || null, solver: boot.solver || null,
+    gemm: boot.gemm || null }),
   "make-boot-cache": async () => { await booted; await makeBootCache(); return { cache: boot.cache }; },
   "debug-fatal": async () => { await booted; pyodide._api.fatal_error(new Error("fatal error provoked on request")); },
 };

@@ -81,3 +81,24 @@ def test_nested_objects_and_proxies(py314):
     assert result["obj"] == {"a": [1, 2, {"b": "c"}], "n": None}
     assert result["plain"] is True
     assert result["doubled"] == 42
+
+
+def test_the_simd_matrix_product_loads_and_multiplies(py314):
+    """build.py's side module (LLVM's wasm-ld) on the current runtime's loader, through ctypes."""
+    result = run(py314, """
+import ctypes
+from kcsolver.browser import ffi
+data = await ffi.fetch_bytes("/app/native/libkcgemm.so")
+with open("/tmp/libkcgemm.so", "wb") as file:
+    file.write(data)
+sgemm = ctypes.CDLL("/tmp/libkcgemm.so").kc_sgemm
+m, k, n = 5, 7, 11  # a 4x8 tile, a leftover row and three leftover columns
+a = [(i * 7 + 3) % 13 - 6.0 for i in range(m * k)]
+b = [(i * 5 + 1) % 11 - 5.0 for i in range(k * n)]
+bias = [c - 5.0 for c in range(n)]
+A, B, C = (ctypes.c_float * (m * k))(*a), (ctypes.c_float * (k * n))(*b), (ctypes.c_float * (m * n))()
+sgemm(m, n, k, A, B, (ctypes.c_float * n)(*bias), 1, C)  # + bias, then relu
+expected = [max(0.0, bias[c] + sum(a[i * k + j] * b[j * n + c] for j in range(k))) for i in range(m) for c in range(n)]
+max(abs(x - y) for x, y in zip(C, expected))
+""")
+    assert result == 0  # small integers: exact in float32

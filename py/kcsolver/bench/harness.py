@@ -5,8 +5,9 @@
 Builds a fresh dist/ (vendored runtime), serves it and npm's TF.js 4.22 on
 127.0.0.1, and measures in one browser:
   * warm latency (median/min/max of N predictions after warm-up) of every
-    shipped solver, shared fixture and given model.json: ours (numpy and webgl
-    backends in the worker, time measured in Python around predict, outputs read
+    shipped solver, shared fixture and given model.json: ours (numpy with NumPy's
+    matrix products, numpy+simd with the SIMD one the worker installs once idle, and
+    webgl, in the worker; time measured in Python around predict, outputs read
     back) and TF.js (cpu, wasm, webgl; time around predict + data());
   * start-up as users meet it, served the way GitHub Pages serves (gzip, max-age
     600, ETags): navigation to first answer and bytes on the wire for a first
@@ -20,7 +21,7 @@ Builds a fresh dist/ (vendored runtime), serves it and npm's TF.js 4.22 on
   * in-browser solve: Python's time per real captcha (decoding and second
     look included) in the worker, each real dev folder read by its own solver
     and by the automatic choice (which reads a classic image twice: bundle,
-    then specialist), numpy and webgl, interleaved. `--solve` runs only these;
+    then specialist), numpy, numpy+simd and webgl, interleaved. `--solve` runs only these;
   * CPython: Solver.solve images per second on the shared real samples.
 Prints markdown tables; --json writes the records. Figures, never assertions.
 """
@@ -125,6 +126,33 @@ class Bench:
         shape = load_model(url).inputs[0].shape
         return [1, *[d for d in shape[1:]]]
 
+    # Our backends as the bench names them: "numpy" with NumPy's own matrix products, "numpy+simd" with the
+    # SIMD matrix product (native/gemm_simd128.c) the worker installs once idle, and "webgl".
+    OURS = ["numpy", "numpy+simd", "webgl"]
+
+    def ready_for_bench(self, page) -> list[str]:
+        """Waits for the page to boot and finish its idle work (the SIMD product installed, or not: the bench
+        then says why and leaves "numpy+simd" out); returns our backends to measure."""
+        page.evaluate("kcsolver.ready")
+        gemm = None
+        for _ in range(600):
+            gemm = page.evaluate("kcsolver.request('boot-cache-status').then(s => s.gemm)")
+            if gemm:
+                break
+            page.wait_for_timeout(100)
+        if gemm != "wasm-simd128":
+            print(f"bench: no numpy+simd rows: the matrix product is {gemm}", file=sys.stderr)
+        backends = self.OURS if gemm == "wasm-simd128" else [b for b in self.OURS if b != "numpy+simd"]
+        return [b for b in backends if b != "webgl"] if self.args.quick else backends
+
+    @staticmethod
+    def use(page, label: str) -> str:
+        """Switch the worker to one of OURS; returns the backend to ask predict/solve for."""
+        if label != "webgl":
+            page.evaluate("(kind) => kcsolver.request('gemm', {use: kind})",
+                          "wasm-simd128" if label == "numpy+simd" else "numpy")
+        return "webgl" if label == "webgl" else "numpy"
+
     def warm_latency(self, browser, server, densenet):
         """Every engine and backend measured in interleaved rounds, so drift (other load, SwiftShader's JIT,
         thermal) spreads over all of them instead of favouring whichever ran first."""
@@ -134,10 +162,10 @@ class Bench:
         context = browser.new_context()
         ours = context.new_page()
         ours.goto(server.url + "/app/?nosw=1")
-        ours.evaluate("kcsolver.ready")
+        backends = self.ready_for_bench(ours)
         peer = context.new_page()
         peer.goto(server.url + "/bench/tfjs.html")
-        blocks = [("kcsolver", b) for b in (["numpy"] if self.args.quick else ["numpy", "webgl"])]
+        blocks = [("kcsolver", b) for b in backends]
         blocks += [("tfjs", b) for b in (["cpu"] if self.args.quick else ["wasm", "webgl", "cpu"])]
         if self.args.webgl:
             blocks = [("kcsolver", "webgl"), ("tfjs", "webgl")]
@@ -154,8 +182,9 @@ class Bench:
                     if (engine, backend) in errors or (name == "densenet121" and backend == "cpu"):
                         continue  # cpu: minutes per DenseNet prediction, not informative
                     if engine == "kcsolver":
+                        chosen = self.use(ours, backend)
                         times = [ours.evaluate("([u, d, s, b]) => kcsolver.predict(u, new Float32Array(d), s, "
-                                               "{backend: b}).then(r => r.ms)", [url, data, shape, backend])
+                                               "{backend: b}).then(r => r.ms)", [url, data, shape, chosen])
                                  for _ in range(first + per_round)][first:]
                     else:
                         try:
@@ -172,18 +201,17 @@ class Bench:
                     self.add(engine=engine, backend=backend, model=name, median_ms=statistics.median(times),
                              min_ms=min(times), max_ms=max(times), repeat=len(times))
             if self.args.profile and name in SOLVERS + ("densenet121",):
-                self.profile(ours, name, url, shape, data)
+                self.profile(ours, name, url, shape, data, backends)
         context.close()
 
     def solve_latency(self, browser, server):
         """Real captchas solved in the worker as the page solves them (window.kcsolver.solve): each folder
         by its own solver and by "auto", on each backend, in interleaved rounds over the same images."""
         images_per_round, rounds = (2, 1) if self.args.quick else (4, 3)
-        backends = ["numpy"] if self.args.quick else ["numpy", "webgl"]
         context = browser.new_context()
         page = context.new_page()
         page.goto(server.url + "/app/?nosw=1")
-        page.evaluate("kcsolver.ready")
+        backends = self.ready_for_bench(page)
         solve = ("async ([url, model, backend]) => { const blob = await (await fetch(url)).blob(); "
                  "const r = await kcsolver.solve(blob, {model, backend}); return [r.ms, r.solver]; }")
         for folder, preset in FOLDER_SOLVERS.items():
@@ -193,11 +221,13 @@ class Bench:
             samples: dict[tuple, list] = {block: [] for block in blocks}
             chosen: dict[tuple, set] = {block: set() for block in blocks}
             for model, backend in blocks:  # warm-up: model load, backend switch, first compile
-                page.evaluate(solve, [urls[0], model, backend])
+                page.evaluate(solve, [urls[0], model, self.use(page, backend)])
             for round_index in range(rounds):
-                for block in blocks:
+                for model, backend in blocks:
+                    chosen_backend = self.use(page, backend)
                     for url in urls[round_index * images_per_round:(round_index + 1) * images_per_round]:
-                        ms, solver = page.evaluate(solve, [url, *block])
+                        ms, solver = page.evaluate(solve, [url, model, chosen_backend])
+                        block = (model, backend)
                         samples[block].append(ms)
                         chosen[block].add(solver)
             for (model, backend), times in samples.items():
@@ -206,13 +236,14 @@ class Bench:
                          answered_as=",".join(sorted(chosen[(model, backend)])))
         context.close()
 
-    def profile(self, page, name, url, shape, data, repeat=5):
-        """Per-op time of our webgl and numpy backends (each op waits for the device): where time goes."""
-        for backend in ("webgl", "numpy"):
+    def profile(self, page, name, url, shape, data, backends, repeat=5):
+        """Per-op time of our backends (each op waits for the device): where time goes."""
+        for backend in backends:
             totals: dict[str, float] = {}
+            chosen = self.use(page, backend)
             for _ in range(repeat):
                 steps = page.evaluate("([u, d, s, b]) => kcsolver.request('profile', {modelUrl: u, "
-                                      "data: new Float32Array(d), shape: s, backend: b})", [url, data, shape, backend])
+                                      "data: new Float32Array(d), shape: s, backend: b})", [url, data, shape, chosen])
                 for index, (op, ms) in enumerate(steps["steps"]):
                     totals[f"{index:02d} {op}"] = totals.get(f"{index:02d} {op}", 0.0) + ms / repeat
             self.profiles.append((name, backend, totals))
@@ -345,6 +376,13 @@ class Bench:
         if ratios:
             lines += ["", "| model | ours webgl / TF.js webgl (medians) |", "| --- | ---: |"]
             lines += [f"| {model} | {ratio:.2f}x |" for model, ratio in ratios]
+        cpu_ratios = [(model, [latency.get((model, "kcsolver", b)) for b in ("numpy", "numpy+simd")],
+                       latency[(model, "tfjs", "wasm")]) for model, engine, backend in latency
+                      if engine == "tfjs" and backend == "wasm" and latency[(model, engine, backend)]]
+        if cpu_ratios:
+            lines += ["", "| model | ours numpy / TF.js wasm | ours numpy+simd / TF.js wasm (medians) |", "| --- | ---: | ---: |"]
+            lines += [f"| {model} | " + " | ".join(f"{ms / wasm:.2f}x" if ms else "-" for ms in ours) + " |"
+                      for model, ours, wasm in cpu_ratios]
         for model, backend, totals in self.profiles:
             if len(totals) > 30:  # a large graph: one row per op type
                 by_op: dict[str, list] = {}

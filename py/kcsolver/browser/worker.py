@@ -9,6 +9,7 @@ arrays); an exception travels back to the page as `{message, traceback}`.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import traceback
 from dataclasses import dataclass
@@ -147,8 +148,38 @@ async def info(_request):
         result["default_model"] = _default["url"]
         result["model_backend"] = model.info()
     result["webgl"] = webgl_status()
+    from ..kernels.numpy import native
+
+    result["gemm"] = native.state()  # which matrix product the NumPy kernels use
     result["models_loaded"] = sorted({f"{url} ({m.backend})" for (url, _backend), m in _models.items()})
     return result
+
+
+_gemm_files = itertools.count()
+
+
+@handler("gemm")
+async def gemm(request):
+    """The matrix product under the NumPy kernels: {data: the SIMD side module's bytes} installs it when it
+    passes its checks (kernels/numpy/native.py; otherwise NumPy's stays, with the reason); {use: "numpy" |
+    "wasm-simd128"} switches between the two (the bench); {} reports."""
+    import os
+
+    from ..kernels.numpy import native
+
+    if "data" in request.payload:
+        data = request.buffer("data")
+        os.makedirs("/tmp/kcsolver", exist_ok=True)
+        path = f"/tmp/kcsolver/libkcgemm-{next(_gemm_files)}.so"  # a new name: the loader caches by path
+        with open(path, "wb") as file:
+            file.write(data)
+        return native.install(path)
+    if "use" in request.payload:
+        try:
+            return native.use(request.text("use"))
+        except ValueError as exc:
+            raise InputError(f"request 'gemm': {exc}") from None
+    return native.state()
 
 
 @handler("load")

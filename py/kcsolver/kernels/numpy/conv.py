@@ -71,17 +71,17 @@ def conv2d(x, w, b=None, *, strides=(1, 1), dilations=(1, 1), padding="valid", a
         raise ValueError(f"conv2d: input has {x.shape[-1]} channels, the kernel expects {cin}")
     pads = resolve_padding(padding, x.shape[1], x.shape[2], kh, kw, strides, dilations)
     x = np.ascontiguousarray(pad_input(x, pads), dtype=np.float32)
+    relu = activation == "relu"  # fused into the product (with the bias)
     if kh == kw == 1 and tuple(strides) == (1, 1):
-        out = matrix_product(x.reshape(-1, cin), w.reshape(cin, cout))
+        out = matrix_product(x.reshape(-1, cin), w.reshape(cin, cout), b, relu)
         out = out.reshape(*x.shape[:3], cout)
     else:
         patches = windows(x, kh, kw, strides, dilations)
         n, oh, ow = patches.shape[:3]
         columns = patches.reshape(n * oh * ow, kh * kw * cin)  # the one copy (im2col)
-        out = matrix_product(columns, w.reshape(kh * kw * cin, cout)).reshape(n, oh, ow, cout)
-    if b is not None:
-        out += b
-    out = apply_activation(out, activation, alpha)
+        out = matrix_product(columns, w.reshape(kh * kw * cin, cout), b, relu).reshape(n, oh, ow, cout)
+    if not relu:
+        out = apply_activation(out, activation, alpha)
     return out if pool is None else window_max(windows(out, *pool, pool, (1, 1)))
 
 

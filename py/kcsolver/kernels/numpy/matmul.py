@@ -27,11 +27,26 @@ def einsum_product(a, b):
     return np.einsum("mk,nk->mn", np.ascontiguousarray(a), np.ascontiguousarray(b.T))
 
 
-def matrix_product(a, b):
-    """a (M, K) @ b (K, N), by the faster route on this NumPy."""
-    if HAS_BLAS or a.shape[1] < EINSUM_MIN_DEPTH:
-        return a @ b
-    return einsum_product(a, b)
+# A faster float32 product installed at run time: in the browser, the WebAssembly SIMD GEMM once it has
+# passed its checks (native.py). None: NumPy's own routes.
+native_product = None
+
+
+def set_native_product(product) -> None:
+    global native_product
+    native_product = product
+
+
+def matrix_product(a, b, bias=None, relu: bool = False):
+    """a (M, K) @ b (K, N), plus bias (N,) and then max(0, .) when given: by the faster route on this
+    NumPy (the SIMD product applies bias and relu as it stores its tiles)."""
+    if native_product is not None and a.dtype == b.dtype == np.float32 and (
+            bias is None or (bias.dtype == np.float32 and bias.shape == (b.shape[1],))):
+        return native_product(a, b, bias, relu)
+    out = a @ b if HAS_BLAS or a.shape[1] < EINSUM_MIN_DEPTH else einsum_product(a, b)
+    if bias is not None:
+        out += bias
+    return np.maximum(out, 0.0, out=out) if relu else out
 
 
 def matmul(a, b, bias=None, *, transpose_a=False, transpose_b=False, activation=None, alpha=None):
@@ -39,7 +54,11 @@ def matmul(a, b, bias=None, *, transpose_a=False, transpose_b=False, activation=
         a = np.swapaxes(a, -1, -2)
     if transpose_b:
         b = np.swapaxes(b, -1, -2)
-    out = matrix_product(a, b) if a.ndim == b.ndim == 2 else np.matmul(a, b)
+    if a.ndim == b.ndim == 2:
+        relu = activation == "relu"
+        out = matrix_product(a, b, bias, relu)
+        return out if relu else apply_activation(out, activation, alpha)
+    out = np.matmul(a, b)
     if out.dtype != np.float32 and a.dtype == np.float32:
         out = out.astype(np.float32)
     if bias is not None:
