@@ -232,3 +232,15 @@ def test_firefox_still_solves_after_the_fuzzing(firefox_page):
     result = firefox_page.evaluate(f"kcsolver.request('solve', {{modelUrl: new URL('models/kcaptcha/model.json', "
                                    f"document.baseURI).href, image: {blank}}})")
     assert result["reason"].startswith("no captcha text found")
+
+
+def test_the_simd_matrix_product_installs_in_every_engine(engine, site_url, examples):
+    """WebAssembly SIMD and Pyodide's dynamic loading in each engine: the product is installed once idle,
+    and an example still reads as under CPython."""
+    boot(engine, site_url + "?nosw=1")
+    status = engine.wait_until("kcsolver.request('boot-cache-status').then(s => s.gemm)", timeout_s=120)
+    assert status == "wasm-simd128", (engine.name, status)
+    first = examples[0]
+    result = engine.evaluate(f"kcsolver.solve(await (await fetch('examples/{first['file']}')).blob(), "
+                             f"{{model: {json.dumps(first['model'])}, backend: 'numpy'}})")
+    assert result["text"] == first["cpython"], (engine.name, result)
