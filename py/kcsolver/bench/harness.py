@@ -132,7 +132,8 @@ class Bench:
 
     def ready_for_bench(self, page) -> list[str]:
         """Waits for the page to boot and finish its idle work (the SIMD product installed, or not: the bench
-        then says why and leaves "numpy+simd" out); returns our backends to measure."""
+        then says why and leaves "numpy+simd" out); returns our backends to time (--quick: the CPU ones;
+        the per-op profile takes every one available)."""
         page.evaluate("kcsolver.ready")
         gemm = None
         for _ in range(600):
@@ -142,8 +143,8 @@ class Bench:
             page.wait_for_timeout(100)
         if gemm != "wasm-simd128":
             print(f"bench: no numpy+simd rows: the matrix product is {gemm}", file=sys.stderr)
-        backends = self.OURS if gemm == "wasm-simd128" else [b for b in self.OURS if b != "numpy+simd"]
-        return [b for b in backends if b != "webgl"] if self.args.quick else backends
+        self.available = self.OURS if gemm == "wasm-simd128" else [b for b in self.OURS if b != "numpy+simd"]
+        return [b for b in self.available if b != "webgl"] if self.args.quick else self.available
 
     @staticmethod
     def use(page, label: str) -> str:
@@ -201,7 +202,7 @@ class Bench:
                     self.add(engine=engine, backend=backend, model=name, median_ms=statistics.median(times),
                              min_ms=min(times), max_ms=max(times), repeat=len(times))
             if self.args.profile and name in SOLVERS + ("densenet121",):
-                self.profile(ours, name, url, shape, data, backends)
+                self.profile(ours, name, url, shape, data, self.available)
         context.close()
 
     def solve_latency(self, browser, server):
