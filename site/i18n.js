@@ -29,8 +29,6 @@ function savedLanguage() {
 let current = pickLanguage(typeof location === "undefined" ? browserLanguages()
   : [new URLSearchParams(location.search).get("lang"), savedLanguage(), ...browserLanguages()]);
 
-export const language = () => current;
-
 // `lang` overrides the current language (the widget passes its own).
 export function t(key, params = {}, lang = current) {
   const message = MESSAGES[lang]?.[key] ?? MESSAGES.en[key];

@@ -17,7 +17,7 @@
 // and after a visit without a usable boot cache the worker writes one (caches.js) for the next. Any failure of the boot cache falls back to a normal boot and drops it.
 // Progress events {type: "progress", part, loaded, total} count the bytes as they arrive.
 
-import { cacheUnavailable, dropBootCache, hasBootCache, readBootCache, readSetting, sha256, verifiedFetch, writeBootCache,
+import { cacheUnavailable, dropBootCache, hasBootCache, readBootCache, readSetting, verifiedFetch, writeBootCache,
   writeSetting } from "./caches.js";
 import { unzipStoredInto } from "./unzip.js";
 
@@ -62,7 +62,10 @@ async function countedFetch(input, init) {
     { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
+// The sha256 build.py recorded for a shipped model file or the SIMD matrix product: such files are
+// verified and kept in the model cache (caches.js).
 function expectedDigest(url) {
+  if (config?.gemm && url === new URL(config.gemm.url, base).href) return config.gemm.sha256;
   const modelsBase = new URL("models/", base).href;
   if (!config || !url.startsWith(modelsBase)) return null;
   const [name, file] = url.slice(modelsBase.length).split("?")[0].split("/");
@@ -186,11 +189,7 @@ async function loadGemm() {
     return;
   }
   try {
-    const response = await self.fetch(new URL(config.gemm.url, base).href);
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const data = new Uint8Array(await response.arrayBuffer());
-    if (await sha256(data) !== config.gemm.sha256) throw new Error("its sha256 is not the build's (stale or damaged file)");
-    const state = await pyHandle("gemm", { data });
+    const state = await pyHandle("gemm", { data: await bytesOf(config.gemm.url) });  // verified, cached: self.fetch
     boot.gemm = state.gemm === "numpy" ? `numpy (${state.reason})` : state.gemm;
   } catch (error) {
     boot.gemm = `numpy (${config.gemm.url} unusable: ${error.message})`;
