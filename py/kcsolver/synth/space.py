@@ -62,13 +62,16 @@ def random_colors(generation: str, rng: np.random.Generator) -> dict:
                     "background": tuple(int(v) for v in bg)}
 
 
-def random_config(rng: np.random.Generator, generation: str | None = None, **fixed) -> CaptchaConfig:
-    """One deployment drawn from the space; `generation` and any CaptchaConfig field in `fixed` pin it."""
+def random_config(rng: np.random.Generator, generation: str | None = None, long_strings: bool = False,
+                  **fixed) -> CaptchaConfig:
+    """One deployment drawn from the space; `generation` and any CaptchaConfig field in `fixed` pin it.
+    `long_strings` draws only wide canvases (200-300 px) and lengths near the most that fits, the space's
+    weakest band, for training mixtures that want more of it."""
     generation = generation or ("2.x" if rng.random() < 0.5 else "1.2.6")
-    width, height = int(rng.integers(80, 301)), int(rng.integers(40, 101))
+    width, height = int(rng.integers(200 if long_strings else 80, 301)), int(rng.integers(40, 101))
     width, height = fixed.pop("width", width), fixed.pop("height", height)
     fits = max(1, min(MAX_LENGTH, (width - 12) // ADVANCE[generation]))
-    low = int(rng.integers(1, fits + 1))
+    low = int(rng.integers(max(1, fits - 3) if long_strings else 1, fits + 1))
     high = int(rng.integers(low, min(fits, low + 3) + 1))
     quiet = rng.random() < 0.3
     roll = rng.random()

@@ -114,7 +114,11 @@ def general_mixture() -> Mixture:
     in the kcaptcha mixture's proportions) and images without text: the network behind the `any` preset,
     with all 36 symbols in both drawings."""
     defaults = kcaptcha_mixture()
-    parts = tuple((config, weight * 0.35) for config, weight in defaults.parts) + ((Space(), 0.60),)
+    # The last two parts weigh nothing unless `--mix` gives them a share: the space's weakest bands
+    # (1.2.6 drawings; long strings on wide canvases), for fine-tunes that want more of them.
+    extra = ((Space("space126", fixed={"generation": "1.2.6"}), 0.0),
+             (Space("space_long", fixed={"long_strings": True}), 0.0))
+    parts = tuple((config, weight * 0.35) for config, weight in defaults.parts) + ((Space(), 0.60),) + extra
     presets = dict(KCAPTCHA_PRESETS, any=ANY_PRESET)
     return Mixture("general", parts, 0.05, ALL_SYMBOLS, ("2.x", "1.2.6"), presets)
 
