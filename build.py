@@ -73,6 +73,7 @@ NUMPY_IMPORT_EXTENSIONS = ("numpy/_core/_multiarray_umath.", "numpy/_core/_multi
 STDLIB_FILE = "python_stdlib-bytecode.zip"
 STDLIB_TOOL = "tools/stdlib-bytecode.mjs"
 DEFAULT_MODEL = ROOT / "site" / "models" / "kcaptcha"
+SNAPSHOT_FORMAT = 2  # 2: NumPy's extension modules and the default model inside (site/snapshot.js)
 # What the browser never needs: the shipped models (the page fetches models/ itself), the generator with
 # its font strips, training, the benchmark harness, the dev server and the build's stdlib step.
 LEAN_EXCLUDE = ("kcsolver/models/", "kcsolver/synth/", "kcsolver/train/", "kcsolver/bench/", "kcsolver/devserver.py",
@@ -177,6 +178,7 @@ def install_vendored_runtime(out: Path, pyodide_dist: Path | None = None) -> dic
     target.mkdir(parents=True)
     for name in VENDORED_CORE:
         shutil.copy2(core / name, target / name)
+    patch_runtime(target)
     lock = json.loads((core / "pyodide-lock.json").read_text())
     wheels = verified_wheels(pyodide_dist or fetch_bundle_wheel(), lock)
     (numpy_wheel,) = [data for name, data in wheels.items() if name.startswith("numpy-")]
@@ -190,7 +192,50 @@ def install_vendored_runtime(out: Path, pyodide_dist: Path | None = None) -> dic
         # unpacked by the worker itself (faster than loadPackage: only imported extensions get compiled)
         "numpy": {"url": f"pyodide/{numpy_file}", "integrity": integrity(numpy_archive), "preload": preload},
         "boot_inputs": [sha256_file(target / name) for name in VENDORED_CORE + [STDLIB_FILE, numpy_file]],
+        "snapshot_libraries": True,  # the patched loader below: boot snapshots hold NumPy (site/snapshot.js)
     }
+
+
+# Two hooks Pyodide 0.27.7 lacks, for boot snapshots that hold NumPy's extension modules (site/snapshot.js):
+# the dynamic loader asks `_placeLibrary(name, memorySize, tableSize)` for a side module's memory and table
+# bases before choosing its own and reports where each module went to `_libraryPlaced`; loadPyodide awaits
+# `_beforeRestore(Module)` after the fresh module exists and before the snapshot's heap is copied into it,
+# so that the side modules can be instantiated there first, at the bases they had. Options of loadPyodide
+# reach the loader as API.config. Each patch applies to exactly the file it was written for.
+RUNTIME_PATCHES = {
+    "pyodide.asm.js": ("6b4c90de5b7172873f04f21884d0e9d2274e305fe32116558fe3e4fbe3618d51", [(
+        "var memoryBase=metadata.memorySize?alignMemory(getMemory(metadata.memorySize+memAlign),memAlign):0;"
+        "var tableBase=metadata.tableSize?wasmTable.length:0;",
+        "var placed=API.config._placeLibrary?.(libName,metadata.memorySize,metadata.tableSize);"
+        "var memoryBase=placed?placed.memoryBase:metadata.memorySize?"
+        "alignMemory(getMemory(metadata.memorySize+memAlign),memAlign):0;"
+        "var tableBase=placed?placed.tableBase:metadata.tableSize?wasmTable.length:0;"
+        "API.config._libraryPlaced?.(libName,memoryBase,tableBase,metadata.memorySize,metadata.tableSize);",
+    )]),
+    "pyodide.mjs": ("04c052c815abb0bf2981fa38c2dfa58e3120ee5288c956df2b2a15e301782c5f", [(
+        "i&&(l=n.restoreSnapshot(i))",
+        "i&&(await r._beforeRestore?.(c),l=n.restoreSnapshot(i))",
+    )]),
+}
+
+
+def patch_runtime(target: Path, patches: dict = RUNTIME_PATCHES) -> None:
+    """Apply RUNTIME_PATCHES to the copied runtime files, refusing any file that is not the expected one."""
+    for name, (expected, edits) in patches.items():
+        path = target / name
+        digest = sha256_file(path)
+        if digest != expected:
+            raise BuildError(
+                f"{path} is not the Pyodide {VENDORED_VERSION} file the boot snapshot patch was written for "
+                f"(sha256 {digest}, expected {expected}).\nReinstall the pinned package (`npm ci`); a new Pyodide "
+                "release needs its own patch (build.py RUNTIME_PATCHES, docs/startup.md).")
+        text = path.read_text()
+        for old, new in edits:
+            if text.count(old) != 1:
+                raise BuildError(f"{path}: the code the boot snapshot patch replaces occurs {text.count(old)} times, "
+                                 f"expected once: {old[:80]}...")
+            text = text.replace(old, new)
+        path.write_text(text)
 
 
 def browser_stdlib(core: Path, numpy_archive: Path) -> bytes:
@@ -359,10 +404,13 @@ def build(out: Path, runtime: str = "vendored", pyodide_dist: Path | None = None
     config["runtime"] = runtime
     config["wheel"] = wheel.relative_to(out).as_posix()
     config["wheel_integrity"] = integrity(wheel.read_bytes())
-    # The boot cache (a memory snapshot and a file archive with bytecode, site/caches.js) is valid for exactly these inputs.
-    boot_inputs = config.pop("boot_inputs") + [sha256_file(wheel)]
-    config["boot_version"] = hashlib.sha256(" ".join(boot_inputs).encode()).hexdigest()[:16]
     config["models"] = model_manifest(out / "models")
+    # The boot cache (a memory snapshot holding NumPy, kcsolver and the default model, and a file archive with
+    # bytecode; site/caches.js, site/snapshot.js) is valid for exactly these inputs: the runtime, the wheel,
+    # the shipped models and the snapshot's own layout.
+    boot_inputs = config.pop("boot_inputs") + [sha256_file(wheel), f"snapshot-format-{SNAPSHOT_FORMAT}"] + [
+        entry["sha256"] for model in config["models"].values() for entry in model["files"].values()]
+    config["boot_version"] = hashlib.sha256(" ".join(boot_inputs).encode()).hexdigest()[:16]
     config["default_model"] = "kcaptcha"  # the bundle of every built-in solver
     config["backend"] = "auto"  # probe numpy and webgl once per model and browser, keep the faster
     config["gemm"] = build_gemm(out)  # loaded by the worker once idle, after the first answer

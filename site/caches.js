@@ -103,18 +103,20 @@ export async function readBootCache(version) {
       parts[part] = bytes;
     }));
     if (!parts.snapshot) throw new Error("it has no snapshot");
-    return { snapshot: parts.snapshot, files: parts.files || null };
+    return { snapshot: parts.snapshot, files: parts.files || null, libraries: info.libraries || null,
+      digest: info.digest || null };
   } catch (error) {
     await dropBootCache();
     return { dropped: error.message };
   }
 }
 
-export async function writeBootCache(version, snapshot, files) {
+// `extra`: what restoring needs besides the bytes (snapshot.js: the side modules' record and the digest).
+export async function writeBootCache(version, snapshot, files, extra = {}) {
   const cache = await openCache(BOOT_CACHE);
   if (!cache) return;
   const info = { version, snapshot: await sha256(snapshot), files: files ? await sha256(files) : null,
-    made: new Date().toISOString() };
+    made: new Date().toISOString(), ...extra };
   await cache.put("boot/snapshot", new Response(snapshot));
   if (files) await cache.put("boot/files", new Response(files));
   await cache.put("boot/meta.json", new Response(JSON.stringify(info)));  // last: the entry counts once complete

@@ -19,6 +19,7 @@
 
 import { cacheUnavailable, dropBootCache, hasBootCache, readBootCache, readSetting, verifiedFetch, writeBootCache,
   writeSetting } from "./caches.js";
+import { BYTECODE_DIR, makeLibrarySnapshot, restoreOptions } from "./snapshot.js";
 import { unzipStoredInto } from "./unzip.js";
 
 
@@ -88,7 +89,7 @@ async function bytesOf(url, integrity) {
 
 // ---------------------------------------------------------------- boot
 
-const STDLIB_BYTECODE = "/lib/kcsolver-stdlib-bytecode";
+const STDLIB_BYTECODE = BYTECODE_DIR;
 const sitePackages = (py) => py.runPython("import sys; '/lib/python%d.%d/site-packages' % sys.version_info[:2]");
 
 class CacheUnusable extends Error {}
@@ -112,8 +113,10 @@ async function startPython(loadPyodide, cached) {
       if (size < (16 << 20)) throw new Error(`not a memory snapshot (${size} bytes)`);
       return entry.snapshot;
     });
+    // Snapshots of the vendored runtime hold NumPy: its side modules are put back first (snapshot.js).
+    const replay = config.snapshot_libraries ? restoreOptions(cached) : {};
     try {
-      const restored = await Promise.race([loadPyodide({ ...pyodideOptions(), _loadSnapshot: snapshot }),
+      const restored = await Promise.race([loadPyodide({ ...pyodideOptions(), _loadSnapshot: snapshot, ...replay }),
         new Promise((_, reject) => setTimeout(() => reject(new Error("no answer in 20 s")), 20000))]);
       boot.cache = "restored";
       return restored;
@@ -163,13 +166,21 @@ async function bootOnce(cached, downloads) {
   mark("module");
   pyodide = await startPython(loadPyodide, cached);
   mark("python");
-  boot.baseline = boot.cache === "restored" ? null : pyodide.runPython("import sys; list(sys.modules)").toJs();
   pyodide._api.on_fatal = (error) => post({ type: "fatal", error: { message: `the Python runtime failed: ${error}` } });
-  await installPackages(pyodide, downloads, boot.cache === "restored" ? (await cached).files : null);
-  mark("unpacked");
-  await preloadExtensions(pyodide);
-  pyodide.runPython("import numpy");
-  mark("numpy");
+  const entry = boot.cache === "restored" ? await cached : null;
+  if (entry?.libraries) {  // NumPy, kcsolver and the default solver came with the heap: check they compute right
+    const digest = pyodide.pyimport("kcsolver.browser.snapshot").digest(defaultModelUrl());
+    if (digest !== entry.digest) throw new Error("the restored interpreter computes differently from the one saved");
+    mark("checked");
+    boot.snapshot = "numpy";
+  } else {
+    boot.baseline = entry ? null : pyodide.runPython("import sys; list(sys.modules)").toJs();
+    await installPackages(pyodide, downloads, entry ? entry.files : null);
+    mark("unpacked");
+    await preloadExtensions(pyodide);
+    pyodide.runPython("import numpy");
+    mark("numpy");
+  }
   pyHandle = pyodide.pyimport("kcsolver.browser.worker").handle;
   mark("imports");
 }
@@ -241,7 +252,7 @@ async function start() {
   await loadDefaultModel();
   const info = await pyHandle("info", null);
   info.runtime_name = config.name;
-  info.boot = { ...boot.marks, cache: boot.cache };
+  info.boot = { ...boot.marks, cache: boot.cache, snapshot: boot.snapshot || null };
   info.boot_ms = boot.marks.python;
   info.ready_ms = boot.marks.model;
   return info;
@@ -283,10 +294,27 @@ async function writeNewBootCache() {
     const { loadPyodide } = await import(new URL(config.module, base).href);
     const bootArchive = pyodide.pyimport("kcsolver.browser.boot_archive");
     const baseline = pyodide.toPy(boot.baseline);
-    const stdlib = bootArchive.stdlib_imports(baseline).toJs();
-    const snapshot = await freshSnapshot(loadPyodide, stdlib).catch(() => freshSnapshot(loadPyodide, []));
     const files = bootArchive.archive(baseline, sitePackages(pyodide), STDLIB_BYTECODE).toJs();
-    await writeBootCache(config.boot_version, snapshot, files);
+    let made = null;
+    if (config.snapshot_libraries) {  // the patched vendored runtime: NumPy and the default solver inside
+      const modelFiles = await Promise.all(Object.keys(config.models?.[config.default_model]?.files || {})
+        .filter((file) => file !== "SHA256SUMS")
+        .map(async (file) => {
+          const url = new URL(file, defaultModelUrl()).href;
+          return [url, await bytesOf(url)];  // verified, from the model cache
+        }));
+      made = await makeLibrarySnapshot(loadPyodide, pyodideOptions(),
+        { files, preload: config.numpy?.preload || [], modelUrl: defaultModelUrl(), modelFiles })
+        .catch((error) => { boot.snapshot = `bare: a snapshot with NumPy failed (${error.message})`; return null; });
+    }
+    if (!made) {  // any runtime: an interpreter with the standard library modules this visit imported
+      const stdlib = bootArchive.stdlib_imports(baseline).toJs();
+      made = { snapshot: await freshSnapshot(loadPyodide, stdlib).catch(() => freshSnapshot(loadPyodide, [])) };
+      boot.snapshot ??= "bare";
+    } else {
+      boot.snapshot = "numpy";
+    }
+    await writeBootCache(config.boot_version, made.snapshot, files, { libraries: made.libraries, digest: made.digest });
     boot.cache = "made";
   } catch (error) {
     boot.cache = `not made: ${error.message}`;
@@ -329,8 +357,8 @@ async function idle() {
 // Diagnostics and tests: the worker's own state, and a way to provoke a Pyodide fatal error.
 const LOCAL = {
   ping: async () => "pong",
-  "boot-cache-status": async () => ({ cache: boot.cache, backend: boot.backend || null, solver: boot.solver || null,
-    gemm: boot.gemm || null }),
+  "boot-cache-status": async () => ({ cache: boot.cache, snapshot: boot.snapshot || null, backend: boot.backend || null,
+    solver: boot.solver || null, gemm: boot.gemm || null }),
   "make-boot-cache": async () => { await booted; await makeBootCache(); return { cache: boot.cache }; },
   "debug-fatal": async () => { await booted; pyodide._api.fatal_error(new Error("fatal error provoked on request")); },
 };

@@ -15,7 +15,8 @@ IN_BROWSER = sys.platform == "emscripten"
 if IN_BROWSER:  # pragma: no cover - exercised by the browser tests
     import js  # type: ignore[import-not-found]
     from pyodide.ffi import JsProxy, create_proxy, to_js  # type: ignore[import-not-found]
-    from pyodide.http import pyfetch  # type: ignore[import-not-found]
+    # pyodide.http is imported on first use (fetch_bytes): at import it takes JS objects that the boot
+    # snapshot (snapshot.py) could not hold.
 else:
     js = None
     JsProxy = ()  # isinstance(x, ()) is always False
@@ -23,7 +24,7 @@ else:
     def _unavailable(*_args, **_kwargs):
         raise RuntimeError("kcsolver.browser.ffi needs Pyodide (it only works inside the browser worker)")
 
-    create_proxy = to_js = pyfetch = _unavailable
+    create_proxy = to_js = _unavailable
 
 # (kind, itemsize) of a buffer's elements -> JS typed array class.
 _TYPED_ARRAYS = {
@@ -39,6 +40,8 @@ async def fetch_bytes(url: str) -> bytes:
     Raises OSError naming the URL and HTTP status, so a missing shard reads as
     "404 for .../group1-shard1of1.bin" rather than a JS TypeError.
     """
+    from pyodide.http import pyfetch  # type: ignore[import-not-found]
+
     from ..errors import ModelSourceError
 
     try:

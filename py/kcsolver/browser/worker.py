@@ -36,6 +36,7 @@ class PendingSpecialist:
 _restricted: dict[tuple, object] = {}  # (id(solver), charset, lengths) -> that solver restricted to a site's
 _pending: dict[int, dict[str, PendingSpecialist]] = {}  # id(automatic solver) -> preset -> its pending network
 _local_files: dict[str, bytes] = {}  # model files picked from disk: "local:/name" -> bytes
+_given_files: dict[str, bytes] = {}  # URL -> bytes handed over without a fetch (the boot snapshot's model: snapshot.py)
 
 
 def handler(name):
@@ -220,6 +221,8 @@ async def echo(request):
 
 async def fetch(url: str) -> bytes:
     """Bytes of a URL, or of a model file the user picked from disk (local:/...)."""
+    if url in _given_files:
+        return _given_files[url]
     if url.startswith("local:"):
         if url not in _local_files:
             raise ModelSourceError(f"{url[len('local:/'):]} was not among the files you picked; pick model.json with "
