@@ -33,7 +33,11 @@ export async function makeLibrarySnapshot(loadPyodide, options, { files, preload
   unzipStoredInto(fresh.FS, files, "/lib");
   fresh.runPython(`import sys; sys.path.insert(0, "${BYTECODE_DIR}")`);
   const root = sitePackages(fresh);
-  for (const path of preload) await fresh._api.loadDynlib(`${root}/${path}`, false, []);  // in order: recorded
+  const tableAfter = new Map();  // side module -> table length once it was loaded (checked when replaying)
+  for (const path of preload) {  // in this order, recorded
+    await fresh._api.loadDynlib(`${root}/${path}`, false, []);
+    tableAfter.set(`${root}/${path}`, module.wasmTable.length);
+  }
   fresh.runPython("import numpy");
   fresh.FS.mkdirTree(MODEL_DIR);
   for (const [url, bytes] of modelFiles) fresh.FS.writeFile(`${MODEL_DIR}/${url.split("/").pop()}`, bytes);
@@ -52,7 +56,7 @@ del _snapshot`);
     modules: placed.map(({ name, memoryBase, tableBase }) => {
       const dso = dsos.get(name);
       if (!dso) throw new Error(`${name} was placed but is not loaded`);
-      return { name, memoryBase, tableBase, global: Boolean(dso.global),
+      return { name, memoryBase, tableBase, tableAfter: tableAfter.get(name) ?? null, global: Boolean(dso.global),
         refcount: dso.refcount === Infinity ? "Infinity" : dso.refcount };
     }),
     aliases: Object.entries(module.LDSO.loadedLibsByName).filter(([alias, dso]) => alias !== dso.name)
@@ -85,10 +89,14 @@ export function restoreOptions(entry) {
       }
       places = new Map(libraries.modules.map((m) => [m.name, m]));
       try {
-        for (const { name, global, refcount } of libraries.modules) {
+        for (const { name, global, refcount, tableAfter } of libraries.modules) {
           if (!module.FS.analyzePath(name).exists) throw new Error(`side module ${name} is missing`);
           await module.loadDynamicLibrary(name, { loadAsync: true, global, nodelete: refcount === "Infinity",
             allowUndefined: true, fs: module.FS }, global ? undefined : {});
+          if (tableAfter !== null && module.wasmTable.length !== tableAfter) {
+            throw new Error(`the side modules left ${module.wasmTable.length} table entries after ${name}, `
+              + `expected ${tableAfter}`);
+          }
         }
       } finally {
         places = null;
