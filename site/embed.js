@@ -30,8 +30,12 @@ function validSolveRequest(message) {
     message.data instanceof ArrayBuffer && message.data.byteLength === message.width * message.height * 4;
 }
 
-// Counters for diagnostics (and the tests): what was accepted and what was ignored.
-window.kcsolverEmbed = { accepted: 0, ignored: 0 };
+// Diagnostics (the tests and the bench; same-origin only, like any property of this frame's window): what was
+// accepted and what was ignored, the worker's boot marks and its boot cache's state.
+let bootInfo = null;
+client.ready.then((info) => { bootInfo = info.boot; }, () => {});
+window.kcsolverEmbed = { accepted: 0, ignored: 0, boot: () => bootInfo,
+  bootCacheStatus: () => client.request("boot-cache-status") };
 
 window.addEventListener("message", async (event) => {
   const message = event.data;
