@@ -21,7 +21,7 @@ const sitePackages = (py) => py.runPython("import sys; '/lib/python%d.%d/site-pa
 
 // {snapshot, libraries, digest} of a fresh interpreter holding NumPy, kcsolver and the default solver.
 // `files`: the boot cache's file archive; `preload`: NumPy's extension modules (paths in site-packages).
-// `modelFiles`: [[URL, bytes]] of the default model's files.
+// `modelFiles`: [[URL, bytes]] of the files of the default model and its specialists.
 export async function makeLibrarySnapshot(loadPyodide, options, { files, preload, modelUrl, modelFiles }) {
   const placed = [];
   const fresh = await loadPyodide({
@@ -40,10 +40,14 @@ export async function makeLibrarySnapshot(loadPyodide, options, { files, preload
   }
   fresh.runPython("import numpy");
   fresh.FS.mkdirTree(MODEL_DIR);
-  for (const [url, bytes] of modelFiles) fresh.FS.writeFile(`${MODEL_DIR}/${url.split("/").pop()}`, bytes);
+  const paths = {};  // URL -> where its bytes are in the fresh interpreter's file system
+  modelFiles.forEach(([url, bytes], index) => {
+    paths[url] = `${MODEL_DIR}/${index}`;
+    fresh.FS.writeFile(paths[url], bytes);
+  });
   await fresh.runPythonAsync(`
 from kcsolver.browser import snapshot as _snapshot
-await _snapshot.prepare(${JSON.stringify(modelUrl)}, "${MODEL_DIR}")
+await _snapshot.prepare(${JSON.stringify(modelUrl)}, ${JSON.stringify(paths)})
 _kcsolver_digest = _snapshot.digest(${JSON.stringify(modelUrl)})
 del _snapshot`);
   const digest = fresh.globals.get("_kcsolver_digest");
@@ -74,11 +78,13 @@ del _snapshot`);
 
 // loadPyodide options that replay `libraries` (the record above) before the heap of the snapshot is copied
 // in; `entry` is a promise of the boot cache ({files, libraries}), still being read when Pyodide starts.
-export function restoreOptions(entry) {
+// `mark(name)` notes the time of the replay's steps (the worker's boot marks).
+export function restoreOptions(entry, mark = () => {}) {
   let places = null;  // name -> bases while replaying; afterwards the loader chooses as usual
   return {
     _placeLibrary: (name) => places?.get(name),
     _beforeRestore: async (module) => {
+      mark("runtime");
       const { files, libraries } = await entry;
       if (!libraries) return;  // a snapshot of a bare interpreter
       if (!files) throw new Error("its file archive is missing");
@@ -110,6 +116,7 @@ export function restoreOptions(entry) {
       }
       for (const [alias, name] of libraries.aliases) loadedLibsByName[alias] = loadedLibsByName[name];
       for (const [handle, name] of libraries.handles) loadedLibsByHandle[handle] = loadedLibsByName[name];
+      mark("replayed");
     },
   };
 }

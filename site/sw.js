@@ -31,9 +31,13 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return;
   const path = url.pathname.slice(scope.pathname.length);
   event.respondWith((async () => {
-    const cache = await caches.open(CACHE);
-    const hit = await cache.match(request, { ignoreSearch: true }) ||
+    const cache = await (opened ??= caches.open(CACHE));
+    // An exact match is a lookup; ignoreSearch makes the cache compare every entry, so it is only
+    // asked for URLs that carry a query (the pages' ?lang= or ?nosw=1).
+    const hit = (url.search ? await cache.match(request, { ignoreSearch: true }) : await cache.match(request)) ||
       (path === "" ? await cache.match(new URL("index.html", scope).href) : undefined);
     return hit || fetch(request);
   })());
 });
+
+let opened = null;  // this build's cache, opened once per service worker start

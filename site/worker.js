@@ -114,7 +114,8 @@ async function startPython(loadPyodide, cached) {
       return entry.snapshot;
     });
     // Snapshots of the vendored runtime hold NumPy: its side modules are put back first (snapshot.js).
-    const replay = config.snapshot_libraries ? restoreOptions(cached) : {};
+    const replay = config.snapshot_libraries ? restoreOptions(cached, mark) : {};
+    cached.then(() => mark("cache-read"), () => {});
     try {
       const restored = await Promise.race([loadPyodide({ ...pyodideOptions(), _loadSnapshot: snapshot, ...replay }),
         new Promise((_, reject) => setTimeout(() => reject(new Error("no answer in 20 s")), 20000))]);
@@ -297,12 +298,11 @@ async function writeNewBootCache() {
     const files = bootArchive.archive(baseline, sitePackages(pyodide), STDLIB_BYTECODE).toJs();
     let made = null;
     if (config.snapshot_libraries) {  // the patched vendored runtime: NumPy and the default solver inside
-      const modelFiles = await Promise.all(Object.keys(config.models?.[config.default_model]?.files || {})
-        .filter((file) => file !== "SHA256SUMS")
-        .map(async (file) => {
-          const url = new URL(file, defaultModelUrl()).href;
+      const modelFiles = await Promise.all(Object.entries(config.models || {}).flatMap(([name, model]) =>
+        Object.keys(model.files).filter((file) => file !== "SHA256SUMS").map(async (file) => {
+          const url = new URL(`models/${name}/${file}`, base).href;
           return [url, await bytesOf(url)];  // verified, from the model cache
-        }));
+        })));
       made = await makeLibrarySnapshot(loadPyodide, pyodideOptions(),
         { files, preload: config.numpy?.preload || [], modelUrl: defaultModelUrl(), modelFiles })
         .catch((error) => { boot.snapshot = `bare: a snapshot with NumPy failed (${error.message})`; return null; });

@@ -176,6 +176,31 @@ def model_requests(server):
     return [r for r in server.requests if "/app/models/" in r]
 
 
+def test_a_restored_boot_snapshot_reads_like_a_normal_boot(page, site_url, cpython_answers):
+    """The boot snapshot holds NumPy, kcsolver and the default solver (site/snapshot.js): a return visit
+    restores it without importing NumPy or loading the model, and reads captchas as the normal boot did."""
+    paths = [p for files in SAMPLES.values() for p in files]
+    read_all = "async () => { const out = []; for (const make of [" + ", ".join(
+        page_file_js(p, "image/jpeg" if p.suffix == ".jpg" else "image/png") for p in paths) + \
+        "]) out.push(await kcsolver.solve(await make)); return out; }"
+    page.goto(site_url + "?nosw=1")
+    page.evaluate("kcsolver.ready")
+    assert page.evaluate("kcsolver.info().boot.cache") == "none"
+    normal = page.evaluate(read_all)
+    assert page.evaluate("kcsolver.request('make-boot-cache')")["cache"] == "made"
+    assert page.evaluate("kcsolver.request('boot-cache-status')")["snapshot"] == "numpy"
+    page.reload()
+    page.evaluate("kcsolver.ready")
+    boot = page.evaluate("kcsolver.info().boot")
+    assert (boot["cache"], boot["snapshot"]) == ("restored", "numpy")
+    assert "checked" in boot and "numpy" not in boot and "unpacked" not in boot  # nothing imported or unpacked anew
+    restored = page.evaluate(read_all)
+    for path, first, again in zip(paths, normal, restored):
+        expected = cpython_answers[("auto", path.name)]
+        assert (again["text"], again["solver"]) == (first["text"], first["solver"]) == (expected.text, expected.solver)
+        assert abs(again["confidence"] - first["confidence"]) < 1e-4, path.name
+
+
 def test_second_visit_fetches_no_model_file(page, site_url, server):
     page.goto(site_url)
     page.evaluate("kcsolver.ready")

@@ -2,8 +2,8 @@
 
 site/snapshot.js makes the snapshot in a second, fresh interpreter once the page is idle: it writes the boot
 cache's file archive, loads NumPy's extension modules (recording where each lands), then calls `prepare()`
-here: kcsolver's worker imported and the default model's automatic solver built on the numpy backend, its
-weights in NumPy arrays. `digest()` runs there, before the heap is saved, and again right after a restore on
+here: kcsolver's worker imported and the default model's automatic solver built on the numpy backend with
+all its specialist networks, their weights in NumPy arrays. `digest()` runs there, before the heap is saved, and again right after a restore on
 the next visit; the snapshot is trusted only when the two agree, otherwise the worker boots normally and
 replaces it. The solve inside `digest()` is the same as a page's first one, so a restored heap whose side
 modules do not match it (another memory or table base, another build) fails there, not in front of a user.
@@ -17,21 +17,18 @@ import json
 CHECK_SIZE = (70, 200)  # height, width of the fixed image solved by digest(): a default KCAPTCHA's size
 
 
-async def prepare(model_url: str, folder: str) -> None:
-    """Load the default model from its files in `folder` (written there by snapshot.js: a fetch would leave
-    JS objects behind, which a snapshot cannot hold) and build its automatic solver (its specialists stay
-    pending: they are fetched once idle after a restore, as after a normal boot)."""
-    import os
-
+async def prepare(model_url: str, files: dict) -> None:
+    """Load the default model and build its automatic solver with every specialist network, each file read
+    from the path `files` gives for its URL (written there by snapshot.js: a fetch would leave JS objects
+    behind, which a snapshot cannot hold), so that after a restore no captcha waits for a network."""
     from . import worker
 
-    base = model_url.rsplit("/", 1)[0]
-    for name in os.listdir(folder):
-        with open(os.path.join(folder, name), "rb") as file:
-            worker._given_files[f"{base}/{name}"] = file.read()
+    for url, path in files.items():
+        with open(path, "rb") as file:
+            worker._given_files[url] = file.read()
     try:
         await worker.load(worker.Request("load", {"modelUrl": model_url}))
-        await worker.get_solver(model_url)
+        await worker.fetch_specialists(await worker.get_solver(model_url))
     finally:
         worker._given_files.clear()
 
