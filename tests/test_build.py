@@ -190,3 +190,28 @@ def test_a_model_changed_without_its_digests_is_refused(tmp_path):
     (models / "kcaptcha" / "model.json").write_text((models / "kcaptcha" / "model.json").read_text() + " ")
     with pytest.raises(build.BuildError, match="model.json: sha256 .* differs"):
         build.model_manifest(models)
+
+
+def test_the_runtime_patch_applies_to_the_pinned_files_only(tmp_path):
+    """The boot snapshot's two loader hooks (build.RUNTIME_PATCHES) go into exactly the files they were written
+    for; any other file stops the build with a message that says what to do."""
+    core = build.npm_package("pyodide", build.VENDORED_VERSION)
+    for name in build.RUNTIME_PATCHES:
+        shutil.copy2(core / name, tmp_path / name)
+    build.patch_runtime(tmp_path)
+    assert (tmp_path / "pyodide.asm.js").read_text().count("API.config._placeLibrary?.(libName") == 1
+    assert (tmp_path / "pyodide.mjs").read_text().count("await r._beforeRestore?.(c)") == 1
+    with pytest.raises(build.BuildError, match=r"pyodide.asm.js is not the Pyodide 0\.27\.7 file (?s:.*)npm ci"):
+        build.patch_runtime(tmp_path)  # already patched: not the expected bytes any more
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "loader.js").write_text("var something_else=1;")
+    expected = build.sha256_file(other / "loader.js")
+    with pytest.raises(build.BuildError, match="occurs 0 times, expected once"):
+        build.patch_runtime(other, {"loader.js": (expected, [("var memoryBase=", "var placed=")])})
+
+
+def test_the_vendored_runtime_is_built_patched_for_boot_snapshots(dist_dir):
+    config = json.loads((dist_dir / "runtime.json").read_text())
+    assert config["snapshot_libraries"] is True
+    assert "_libraryPlaced" in (dist_dir / "pyodide" / "pyodide.asm.js").read_text()
