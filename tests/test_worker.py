@@ -1,4 +1,4 @@
-"""The browser worker's specialist fetching (kcsolver.browser.worker), under CPython with stand-in downloads.
+"""The browser worker's specialist fetching (kcsolver.browser.loaded), under CPython with stand-in downloads.
 
 The browser tests (test_browser_site.py) run the same code in Pyodide, where which request wins a race
 depends on timing; here the order of the downloads is fixed, so each interleaving is tested every time.
@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from kcsolver.browser import worker
+from kcsolver.browser import loaded
 
 
 class AutomaticSolver:
@@ -38,14 +38,14 @@ def downloads(monkeypatch):
             raise OSError(f"{url}: network error")
         return f"network from {url}"
 
-    monkeypatch.setattr(worker, "get_companion", get_companion)
-    monkeypatch.setattr(worker, "_pending", {})
+    monkeypatch.setattr(loaded, "get_companion", get_companion)
+    monkeypatch.setattr(loaded, "pending", {})
     return released, started, failing
 
 
 def waiting_solver():
     solver = AutomaticSolver()
-    worker._pending[id(solver)] = {name: worker.PendingSpecialist(f"{name}.json", None) for name in ("digits", "classic")}
+    loaded.pending[id(solver)] = {name: loaded.PendingSpecialist(f"{name}.json", None) for name in ("digits", "classic")}
     return solver
 
 
@@ -65,9 +65,9 @@ def test_a_captcha_fetching_a_later_specialist_while_the_idle_preparation_waits_
 
     async def scenario():
         solver = waiting_solver()
-        preparation = asyncio.ensure_future(worker.fetch_specialists(solver))  # digits first, then classic
+        preparation = asyncio.ensure_future(loaded.fetch_specialists(solver))  # digits first, then classic
         await settle()
-        captcha = asyncio.ensure_future(worker.fetch_specialists(solver, ["classic"]))
+        captcha = asyncio.ensure_future(loaded.fetch_specialists(solver, ["classic"]))
         await settle()
         released.setdefault("classic.json", asyncio.Event()).set()  # the captcha's network arrives first
         await captcha
@@ -79,7 +79,7 @@ def test_a_captcha_fetching_a_later_specialist_while_the_idle_preparation_waits_
     solver = run(scenario())
     assert solver.specialists == {"classic": "network from classic.json", "digits": "network from digits.json"}
     assert sorted(started) == ["classic.json", "digits.json"]  # one download each
-    assert not worker.lacks_specialist(solver, "classic") and not worker.lacks_specialist(solver, "digits")
+    assert not loaded.lacks_specialist(solver, "classic") and not loaded.lacks_specialist(solver, "digits")
 
 
 def test_two_requests_for_one_specialist_share_its_download(downloads):
@@ -87,8 +87,8 @@ def test_two_requests_for_one_specialist_share_its_download(downloads):
 
     async def scenario():
         solver = waiting_solver()
-        first = asyncio.ensure_future(worker.fetch_specialists(solver, ["classic"]))
-        second = asyncio.ensure_future(worker.fetch_specialists(solver, ["classic"]))
+        first = asyncio.ensure_future(loaded.fetch_specialists(solver, ["classic"]))
+        second = asyncio.ensure_future(loaded.fetch_specialists(solver, ["classic"]))
         await settle()
         released.setdefault("classic.json", asyncio.Event()).set()
         await asyncio.gather(first, second)
@@ -96,7 +96,7 @@ def test_two_requests_for_one_specialist_share_its_download(downloads):
 
     solver = run(scenario())
     assert started == ["classic.json"] and solver.specialists == {"classic": "network from classic.json"}
-    assert worker.lacks_specialist(solver, "digits")
+    assert loaded.lacks_specialist(solver, "digits")
 
 
 def test_a_failed_download_is_tried_again_by_the_next_request(downloads):
@@ -106,14 +106,14 @@ def test_a_failed_download_is_tried_again_by_the_next_request(downloads):
     async def scenario():
         solver = waiting_solver()
         released.setdefault("classic.json", asyncio.Event()).set()
-        first, second = await asyncio.gather(worker.fetch_specialists(solver, ["classic"]),
-                                             worker.fetch_specialists(solver, ["classic"]), return_exceptions=True)
+        first, second = await asyncio.gather(loaded.fetch_specialists(solver, ["classic"]),
+                                             loaded.fetch_specialists(solver, ["classic"]), return_exceptions=True)
         assert isinstance(first, OSError) and isinstance(second, OSError)  # both waited on the one failed download
-        assert worker.lacks_specialist(solver, "classic") and solver.specialists == {}
-        await worker.fetch_specialists(solver, ["classic"])
+        assert loaded.lacks_specialist(solver, "classic") and solver.specialists == {}
+        await loaded.fetch_specialists(solver, ["classic"])
         return solver
 
     solver = run(scenario())
     assert started == ["classic.json", "classic.json"]
     assert solver.specialists == {"classic": "network from classic.json"}
-    assert not worker.lacks_specialist(solver, "classic")
+    assert not loaded.lacks_specialist(solver, "classic")

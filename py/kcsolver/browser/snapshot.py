@@ -21,16 +21,17 @@ async def prepare(model_url: str, files: dict) -> None:
     """Load the default model and build its automatic solver with every specialist network, each file read
     from the path `files` gives for its URL (written there by snapshot.js: a fetch would leave JS objects
     behind, which a snapshot cannot hold), so that after a restore no captcha waits for a network."""
-    from . import worker
+    from . import loaded, worker
+    from .protocol import Request
 
     for url, path in files.items():
         with open(path, "rb") as file:
-            worker._given_files[url] = file.read()
+            loaded.given_files[url] = file.read()
     try:
-        await worker.load(worker.Request("load", {"modelUrl": model_url}))
-        await worker.fetch_specialists(await worker.get_solver(model_url))
+        await worker.load(Request("load", {"modelUrl": model_url}))
+        await loaded.fetch_specialists(await loaded.get_solver(model_url))
     finally:
-        worker._given_files.clear()
+        loaded.given_files.clear()
 
 
 def check_image():
@@ -52,15 +53,15 @@ def digest(model_url: str) -> str:
     its network's outputs. (The solve also warms the solver up for the visitor's first captcha.)"""
     import numpy as np
 
-    from . import worker
+    from . import loaded
 
     h = hashlib.sha256()
     a = (np.arange(64 * 64, dtype=np.float64).reshape(64, 64) % 17) / 7
     h.update((a @ a.T).tobytes())
     h.update(np.einsum("ij,jk->ik", a.astype(np.float32), a.astype(np.float32)).tobytes())
     h.update(np.sort(np.sin(a).ravel()).tobytes())
-    key = next(k for k in worker._solvers if k[0] == model_url and k[1:] == (None, None, None))
-    model = worker._solvers[key].model
+    key = next(k for k in loaded.solvers if k[0] == model_url and k[1:] == (None, None, None))
+    model = loaded.solvers[key].model
     outputs = []
 
     def predict(x, _predict=model.predict):  # the network's own outputs count too, bit for bit
@@ -70,7 +71,7 @@ def digest(model_url: str) -> str:
 
     model.predict = predict  # shadows the method for this one solve
     try:
-        answer = worker._solvers[key].solve(check_image()).to_dict()
+        answer = loaded.solvers[key].solve(check_image()).to_dict()
     finally:
         del model.predict
     answer.pop("ms", None)  # the only part that may differ between two right runs
