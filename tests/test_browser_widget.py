@@ -6,6 +6,7 @@ solver frame.
 """
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -76,6 +77,27 @@ def test_widget_fills_the_host_input_and_fires_events(page, host, expected):
     assert "input" in events and any(e[0] == "solved" and e[1] == expected[0] and 0 < e[2] <= 1 for e in events)
     assert page.url.endswith("host.html")  # nothing was submitted
     assert page.input_value("#other") == ""
+
+
+def test_a_host_form_that_reloads_on_every_captcha_restores_the_solver_each_time(page, host, expected):
+    """The widget as its users meet it: every captcha is a fresh host page load, and the solver frame boots
+    each time; after the first visit it restores the boot snapshot with NumPy and the solver inside."""
+    page.goto(f"{host.url}/{host.make('form.html', attributes='')}")  # the automatic choice
+    assert wait_answer(page) == expected[0]
+    frame = next(f for f in page.frames if f.url.split("?")[0].endswith("/embed.html"))
+    for _ in range(240):  # the frame's worker writes its boot cache once idle
+        if frame.evaluate("window.kcsolverEmbed.bootCacheStatus()")["cache"] == "made":
+            break
+        page.wait_for_timeout(500)
+    assert frame.evaluate("window.kcsolverEmbed.bootCacheStatus()")["snapshot"] == "numpy"
+    for index in (1, 0):
+        (Path(host.root) / "form.html").write_text((Path(host.root) / "form.html").read_text()
+                                                   .replace(f"captcha{1 - index}.png", f"captcha{index}.png"))
+        page.reload()
+        assert wait_answer(page, expected[index]) == expected[index]
+        frame = next(f for f in page.frames if f.url.split("?")[0].endswith("/embed.html"))
+        boot = frame.evaluate("window.kcsolverEmbed.boot()")
+        assert (boot["cache"], boot["snapshot"]) == ("restored", "numpy")
 
 
 @pytest.mark.parametrize("attributes", ['charset="0-9" lengths="2"', 'charset="0123456789"',
