@@ -82,7 +82,8 @@ async function checkedResponse(url, expected, response) {
 // Whether a boot cache (of any version) is stored: cheap, for deciding to wait for readBootCache.
 export async function hasBootCache() {
   const cache = await openCache(BOOT_CACHE);
-  return Boolean(cache && await cache.match("boot/meta.json"));
+  if (!cache) throw new Error(cacheUnavailable());
+  return Boolean(await cache.match("boot/meta.json"));
 }
 
 // {snapshot: Uint8Array, files: Uint8Array|null} for this version, or null. An entry of another

@@ -238,7 +238,8 @@ async function start() {
     .filter((file) => file !== "SHA256SUMS")
     .map((file) => self.fetch(new URL(`models/${config.default_model}/${file}`, base).href).catch(() => null));
   // The boot cache (tens of MB) is read and checked while Pyodide loads its own files.
-  const cached = await hasBootCache().catch(() => false) ? readBootCache(config.boot_version).catch(() => null) : null;
+  const stored = await hasBootCache().catch((error) => { boot.cache = `none (${error.message})`; return false; });
+  const cached = stored ? readBootCache(config.boot_version).catch(() => null) : null;
   try {
     await bootOnce(cached, downloads);
   } catch (error) {

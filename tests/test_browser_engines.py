@@ -244,3 +244,26 @@ def test_the_simd_matrix_product_installs_in_every_engine(engine, site_url, exam
     result = engine.evaluate(f"kcsolver.solve(await (await fetch('examples/{first['file']}')).blob(), "
                              f"{{model: {json.dumps(first['model'])}, backend: 'numpy'}})")
     assert result["text"] == first["cpython"], (engine.name, result)
+
+
+def test_the_boot_snapshot_with_numpy_restores_in_every_engine(engine, site_url, examples):
+    """The patched loader's replay of NumPy's side modules (site/snapshot.js) in each engine: the snapshot is
+    made, a new worker restores it without importing NumPy again, and an example reads as under CPython.
+    The new worker comes from a restart in the same page (a provoked fatal error): WebKitGTK's automation
+    session keeps no Cache Storage across page loads (docs/startup.md), so a reload would test nothing there;
+    a reload's restore is tested in Chromium (test_site.py, test_widget.py)."""
+    boot(engine, site_url + "?nosw=1")
+    made = engine.evaluate("kcsolver.request('make-boot-cache').then(() => kcsolver.request('boot-cache-status'))")
+    assert (made["cache"], made["snapshot"]) == ("made", "numpy"), (engine.name, made)
+    # WebKitGTK's automation session stores Cache Storage in memory and drops an origin's caches once no
+    # context has them open (a reload loses even a 1 MB entry): the page holds them open across the restart.
+    engine.evaluate("caches.open('kcsolver-boot').then((cache) => { window.heldBootCache = cache; return true; })")
+    error = engine.evaluate("kcsolver.request('debug-fatal').then(() => null, (e) => e.message)")
+    assert "was restarted" in error, (engine.name, error)
+    engine.wait_until("document.querySelector('#status').textContent.startsWith('Ready again')")
+    status = engine.evaluate("kcsolver.request('boot-cache-status')")
+    assert (status["cache"], status["snapshot"]) == ("restored", "numpy"), (engine.name, status)
+    first = examples[0]
+    result = engine.evaluate(f"kcsolver.solve(await (await fetch('examples/{first['file']}')).blob(), "
+                             f"{{model: {json.dumps(first['model'])}}})")
+    assert result["text"] == first["cpython"], (engine.name, result)
