@@ -70,6 +70,40 @@ def test_ctc_length_constraint_finds_the_most_probable_path_of_an_allowed_length
             max(path_log_probability(probs, path) for path in allowed)), case
 
 
+def test_ctc_sequence_probability_sums_every_alignment():
+    """Against every path, enumerated and collapsed: the forward recursion's P(label) of labels with and
+    without repeated symbols, of every length up to the frames."""
+    import itertools
+
+    from kcsolver.captcha.decode import sequence_log_probabilities
+
+    rng = np.random.default_rng(11)
+    for case in range(30):
+        steps, classes = int(rng.integers(1, 6)), int(rng.integers(2, 4))
+        probs = rng.dirichlet(np.full(classes, 0.5), size=steps)
+        totals = {}
+        for path in itertools.product(range(classes), repeat=steps):
+            label = tuple(k for t, k in enumerate(path) if k != classes - 1 and (t == 0 or k != path[t - 1]))
+            totals[label] = totals.get(label, 0.0) + float(np.prod(probs[np.arange(steps), path]))
+        labels = sorted(totals)
+        found = np.exp(sequence_log_probabilities(probs, [list(label) for label in labels]))
+        assert found == pytest.approx([totals[label] for label in labels], rel=1e-9), case
+
+
+def test_a_glyph_the_best_path_drops_keeps_its_mass_in_one_more_glyph():
+    from kcsolver.captcha.decode import one_more_glyph
+
+    clear = frames(BLANK, 7, BLANK, BLANK, BLANK, 3, BLANK, confidence=0.999)
+    assert decode_ctc(clear, CHARSET)[0] == "73" and one_more_glyph(clear, "73", CHARSET) < 0.01
+    squeezed = clear.copy()  # a thin 1 between them, each of its frames more likely blank than 1
+    for t in (2, 3, 4):
+        squeezed[t] = 0.0
+        squeezed[t, 1], squeezed[t, BLANK] = 0.3, 0.7
+    text, chars, confidence = decode_ctc(squeezed, CHARSET)
+    assert text == "73" and confidence > 0.9  # the best path is sure of what it read
+    assert one_more_glyph(squeezed, "73", CHARSET) > 1.0  # yet "713" is more probable than "73"
+
+
 def test_chunk_decoding_sigmoid_heads():
     scores = np.zeros((2, 10))
     scores[0, 5], scores[1, 1] = 0.98, 0.6

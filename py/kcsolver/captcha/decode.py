@@ -8,6 +8,10 @@ uses every class, summed over generations (`marginal`). The fit of a solver's
 reading is the probability of its best path divided by that of the free best
 path: about 1 when the captcha is one the solver can represent, tiny when the
 text needs symbols, lengths or a drawing style the solver does not have.
+
+`sequence_log_probabilities` is CTC's sum over all alignments of a text; `one_more_glyph`
+compares a reading with every reading that has one glyph more (what a dropped thin glyph
+leaves behind).
 """
 
 from __future__ import annotations
@@ -45,6 +49,52 @@ def best_path(probs: np.ndarray, lengths=()) -> np.ndarray:
 
 def path_log_probability(probs: np.ndarray, path) -> float:
     return float(np.log(np.maximum(probs[np.arange(len(path)), path], 1e-30)).sum())
+
+
+def sequence_log_probabilities(probs: np.ndarray, labels: list) -> np.ndarray:
+    """log P(label | frames) of each label (a list of class indices, blank = the last class), summed over
+    every CTC alignment: the forward recursion, all labels at once, rescaled per frame."""
+    frames, blank = probs.shape[0], probs.shape[1] - 1
+    width = 2 * max(len(label) for label in labels) + 1  # blank, symbol, blank, ..., symbol, blank
+    states = np.full((len(labels), width), blank)
+    may_skip = np.zeros((len(labels), width), bool)  # the blank between two different symbols is optional
+    last = np.empty(len(labels), int)
+    for row, label in enumerate(labels):
+        states[row, 1:2 * len(label):2] = label
+        if len(label) > 1:
+            may_skip[row, 3:2 * len(label):2] = np.asarray(label[1:]) != np.asarray(label[:-1])
+        last[row] = 2 * len(label)
+    emitted = probs[:, states]  # frames x labels x states
+    alpha = np.zeros((len(labels), width))
+    alpha[:, :2] = emitted[0, :, :2]
+    alpha[last == 0, 1] = 0.0
+    log_scale = np.zeros(len(labels))
+    for t in range(1, frames):
+        step = alpha.copy()
+        step[:, 1:] += alpha[:, :-1]
+        step[:, 2:] += np.where(may_skip[:, 2:], alpha[:, :-2], 0.0)
+        alpha = step * emitted[t]
+        total = np.maximum(alpha.sum(axis=1), 1e-300)
+        alpha /= total[:, None]
+        log_scale += np.log(total)
+    rows = np.arange(len(labels))
+    end = alpha[rows, last] + np.where(last > 0, alpha[rows, np.maximum(last - 1, 0)], 0.0)
+    return log_scale + np.log(np.maximum(end, 1e-300))
+
+
+def one_more_glyph(probs: np.ndarray, text: str, alphabet: str) -> float:
+    """P(any reading with one more glyph of `alphabet`, anywhere) / P(text), over all CTC alignments.
+    A thin glyph (`1`, `l`, `i`) squeezed between its neighbours, or a doubled symbol merged into one, is
+    often dropped by the best path with every remaining glyph sure, yet keeps probability mass of its
+    own spread over frames: this ratio is that mass. Symbols no frame gives 1e-4 are left out (their
+    readings add nothing measurable)."""
+    indices = [alphabet.index(c) for c in text]
+    present = np.flatnonzero(probs[:, :-1].max(axis=0) >= 1e-4)
+    labels = [indices] + [indices[:i] + [int(c)] + indices[i:] for i in range(len(indices) + 1) for c in present]
+    if len(labels) == 1:
+        return 0.0
+    log_p = sequence_log_probabilities(probs, labels)
+    return float(np.exp(np.logaddexp.reduce(log_p[1:]) - log_p[0]))
 
 
 def decode_ctc(probs: np.ndarray, charset: str, lengths=()) -> tuple[str, list, float]:

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import KcsolverError
 from ..limits import DEFAULT as DEFAULT_LIMITS
-from .decode import best_path, collapse, decode_chunks, marginal, path_log_probability, restrict
+from .decode import best_path, collapse, decode_chunks, marginal, one_more_glyph, path_log_probability, restrict
 from .images import load_image
 from .preprocess import preprocess
 from .recipe import Recipe, Result
@@ -341,6 +341,27 @@ class Solver:
             best = replace(best, confidence=(best.confidence * share) ** power)
         return best
 
+    def _doubt_dropped_glyphs(self, output: np.ndarray | None, result: Result) -> Result:
+        """Divide an answer's confidence by 1 + the probability, under this solver's own network, of the
+        readings with one glyph more (decode.one_more_glyph), with the answering solver's symbols and
+        drawing style: a thin glyph dropped by every reading, with all others sure, was the main confident
+        mistake on customised captchas (on a 1500-image calibration set of the space, seed 7777: 12 wrong
+        at >= 0.9 before, 6 after, 23 fewer filled). A specialist's answer is checked against the
+        bundle's network, a second opinion. The automatic choice counts every length; a named solver only
+        the lengths it reads."""
+        if output is None or result.reason is not None or not result.text or self.recipe.decoding["type"] != "ctc":
+            return result
+        recipe = self.solvers.get(result.solver)
+        if recipe is None or (not self.automatic and recipe.lengths and len(result.text) + 1 not in recipe.lengths):
+            return result
+        alphabet = recipe.answer_alphabet
+        if any(c not in alphabet for c in result.text):
+            return result
+        groups = ([self.recipe.generations.index(recipe.generation)] if recipe.generation
+                  else list(range(self.recipe.groups)))
+        probs = restrict(output, self.recipe.groups, [self.recipe.charset.index(c) for c in alphabet], groups)
+        return replace(result, confidence=result.confidence / (1.0 + one_more_glyph(probs, result.text, alphabet)))
+
     def _refusal(self, reason: str) -> Result:
         return Result("", 0.0, [], solver="auto" if self.automatic else (self.preset or self.name), reason=reason)
 
@@ -355,11 +376,13 @@ class Solver:
             refusals = [self.no_text(rgb) for rgb in rgbs]
             inputs = [None if refusal else preprocess(rgb, self.feed()) for rgb, refusal in zip(rgbs, refusals)]
             readable = [x for x in inputs if x is not None]
-            outputs = iter(self._predict(np.stack(readable)) if readable else [])
-            answers = [self._refusal(refusal) if refusal else self.decide(self.readings(next(outputs)))
-                       for refusal in refusals]
+            predicted = iter(self._predict(np.stack(readable)) if readable else [])
+            outputs = [None if refusal else next(predicted) for refusal in refusals]
+            answers = [self._refusal(refusal) if refusal else self.decide(self.readings(output))
+                       for refusal, output in zip(refusals, outputs)]
             made_by = self._specialist_looks(rgbs, inputs, answers)
-            batch = [self._second_look(*look) for look in zip(rgbs, answers, made_by)]
+            batch = [self._doubt_dropped_glyphs(output, self._second_look(rgb, answer, network))
+                     for rgb, answer, network, output in zip(rgbs, answers, made_by, outputs)]
             ms = (time.perf_counter() - begun) * 1000 / len(rgbs)
             for result in batch:
                 result.ms = ms
