@@ -220,13 +220,18 @@ class Solver:
             return f"{NO_TEXT} (the image is blank or has no dark text on a light background)"
         return None
 
+    def _restricted(self, output: np.ndarray, recipe: Recipe) -> np.ndarray:
+        """A CTC output's probabilities over one solver's symbols (its generation's classes, or all
+        generations summed) and the blank."""
+        symbols = [self.recipe.charset.index(c) for c in recipe.answer_alphabet]
+        groups = ([self.recipe.generations.index(recipe.generation)] if recipe.generation
+                  else list(range(self.recipe.groups)))
+        return restrict(output, self.recipe.groups, symbols, groups)
+
     def _read_as(self, output: np.ndarray, recipe: Recipe, name: str, free_log_probability: float) -> Result:
         """One solver's reading of a CTC output, with its fit against the free reading."""
         alphabet = recipe.answer_alphabet
-        symbols = [self.recipe.charset.index(c) for c in alphabet]
-        groups = ([self.recipe.generations.index(recipe.generation)] if recipe.generation
-                  else list(range(self.recipe.groups)))
-        probs = restrict(output, self.recipe.groups, symbols, groups)
+        probs = self._restricted(output, recipe)
         # The frame-wise best path bounds every path of this solver, of any length: when even it fits too
         # badly, the reading is refused whatever its length, and the length-constrained search (most of the
         # decoding's time in the browser) is skipped. `fit` is then that bound, itself below FIT_MIN.
@@ -354,13 +359,8 @@ class Solver:
         recipe = self.solvers.get(result.solver)
         if recipe is None or (not self.automatic and recipe.lengths and len(result.text) + 1 not in recipe.lengths):
             return result
-        alphabet = recipe.answer_alphabet
-        if any(c not in alphabet for c in result.text):
-            return result
-        groups = ([self.recipe.generations.index(recipe.generation)] if recipe.generation
-                  else list(range(self.recipe.groups)))
-        probs = restrict(output, self.recipe.groups, [self.recipe.charset.index(c) for c in alphabet], groups)
-        return replace(result, confidence=result.confidence / (1.0 + one_more_glyph(probs, result.text, alphabet)))
+        ratio = one_more_glyph(self._restricted(output, recipe), result.text, recipe.answer_alphabet)
+        return replace(result, confidence=result.confidence / (1.0 + ratio))
 
     def _refusal(self, reason: str) -> Result:
         return Result("", 0.0, [], solver="auto" if self.automatic else (self.preset or self.name), reason=reason)
