@@ -18,6 +18,8 @@ SOURCES = {
     "slowmod.py": "VALUE = 'from source'\n",
     "pdb.py": "raise ImportError('never shipped')\n",
     "unittest/__init__.py": "",
+    "encodings/cp1251.py": "# a code-page table: left out\n",
+    "encodings/cp437.py": "# zipfile's fallback for entry names: kept\n",
 }
 
 
@@ -37,7 +39,16 @@ def test_imported_modules_become_bytecode_and_the_unused_ones_go(shipped):
     assert count == 3
     with zipfile.ZipFile(target) as archive:
         names = set(archive.namelist())
-    assert names == {"fastmod.pyc", "fastpkg/__init__.pyc", "fastpkg/inner.pyc", "slowmod.py"}
+    assert names == {"fastmod.pyc", "fastpkg/__init__.pyc", "fastpkg/inner.pyc", "slowmod.py", "encodings/cp437.py"}
+
+
+def test_the_build_fails_when_the_browser_imported_a_module_it_would_leave_out(tmp_path):
+    source = tmp_path / "python_stdlib.zip"
+    with zipfile.ZipFile(source, "w") as archive:
+        for name, text in SOURCES.items():
+            archive.writestr(name, text)
+    with pytest.raises(ValueError, match="encodings/cp1251.py.*take them off"):
+        stdlib_zip.browser_stdlib(str(source), str(tmp_path / "out.zip"), ["fastmod.py", "encodings/cp1251.py"])
 
 
 def test_zipimport_runs_the_bytecode_and_the_remaining_sources(shipped, monkeypatch):
