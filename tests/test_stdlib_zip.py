@@ -23,12 +23,17 @@ SOURCES = {
 }
 
 
-@pytest.fixture
-def shipped(tmp_path):
+def official_zip(tmp_path):
     source = tmp_path / "python_stdlib.zip"
     with zipfile.ZipFile(source, "w") as archive:
         for name, text in SOURCES.items():
             archive.writestr(name, text)
+    return source
+
+
+@pytest.fixture
+def shipped(tmp_path):
+    source = official_zip(tmp_path)
     target = tmp_path / "python_stdlib-bytecode.zip"
     count = stdlib_zip.browser_stdlib(str(source), str(target), ["fastmod.py", "fastpkg/__init__.py", "fastpkg/inner.py"])
     return target, count
@@ -43,10 +48,7 @@ def test_imported_modules_become_bytecode_and_the_unused_ones_go(shipped):
 
 
 def test_the_build_fails_when_the_browser_imported_a_module_it_would_leave_out(tmp_path):
-    source = tmp_path / "python_stdlib.zip"
-    with zipfile.ZipFile(source, "w") as archive:
-        for name, text in SOURCES.items():
-            archive.writestr(name, text)
+    source = official_zip(tmp_path)
     with pytest.raises(ValueError, match="encodings/cp1251.py.*take them off"):
         stdlib_zip.browser_stdlib(str(source), str(tmp_path / "out.zip"), ["fastmod.py", "encodings/cp1251.py"])
 
