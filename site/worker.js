@@ -3,8 +3,8 @@
 //
 // Boot (timed; the phases come back in info().boot):
 //   1. runtime.json (written by build.py) says what to load and from where;
-//   2. at once and in parallel: the Pyodide runtime, NumPy, the kcsolver wheel, the default model's
-//      files (through the verified model cache) and the boot cache;
+//   2. at once and in parallel: the Pyodide runtime and the boot cache; NumPy, the kcsolver wheel and
+//      the default model's files (through the verified model cache) too, unless the boot cache holds them;
 //   3. Python from the boot cache's memory snapshot, or a normal boot;
 //   4. NumPy (build.py's browser archive: the official wheel less what the browser never imports)
 //      and kcsolver unpacked straight into site-packages (no micropip, no Pillow); on return visits
@@ -133,7 +133,7 @@ async function startPython(loadPyodide, cached) {
 // A first visit unpacks the wheels (NumPy's through Pyodide's own unpacking); a return visit writes
 // the boot cache's file archive instead (boot_archive.py: the same files, uncompressed, with their
 // bytecode), which takes a tenth of the time. An archive that cannot be read falls back to the wheels.
-async function installPackages(py, downloads, files) {
+async function installPackages(py, files) {
   if (files) {
     try {
       unzipStoredInto(py.FS, files, "/lib");
@@ -144,6 +144,7 @@ async function installPackages(py, downloads, files) {
       await dropBootCache();
     }
   }
+  const downloads = prefetch();
   const [numpyBytes, wheelBytes] = await Promise.all([downloads.numpy, downloads.wheel]);
   mark("downloads");
   if (numpyBytes) py.unpackArchive(numpyBytes, "zip", { extractDir: sitePackages(py) });
@@ -162,8 +163,8 @@ async function preloadExtensions(py) {
     .then(() => mark("extensions"), () => {});
 }
 
-async function bootOnce(cached, downloads) {
-  const { loadPyodide } = await import(new URL(config.module, base).href);
+async function bootOnce(runtimeModule, cached) {
+  const { loadPyodide } = await runtimeModule;
   mark("module");
   pyodide = await startPython(loadPyodide, cached);
   mark("python");
@@ -176,7 +177,7 @@ async function bootOnce(cached, downloads) {
     boot.snapshot = "numpy";
   } else {
     boot.baseline = entry ? null : pyodide.runPython("import sys; list(sys.modules)").toJs();
-    await installPackages(pyodide, downloads, entry ? entry.files : null);
+    await installPackages(pyodide, entry ? entry.files : null);
     mark("unpacked");
     await preloadExtensions(pyodide);
     pyodide.runPython("import numpy");
@@ -223,36 +224,49 @@ async function chooseBackend() {
   boot.backend = remembered ? `remembered (${remembered.backend})` : `probed (${chosen.backend})`;
 }
 
+// What a boot without a usable boot cache downloads besides Pyodide's own files: NumPy, the kcsolver
+// wheel and the default model's files (through the verified model cache). Started once, on first need.
+let prefetched = null;
+function prefetch() {
+  if (prefetched) return prefetched;
+  prefetched = {
+    numpy: config.numpy ? bytesOf(config.numpy.url, config.numpy.integrity) : Promise.resolve(null),
+    wheel: bytesOf(config.wheel, config.wheel_integrity),
+    modelFiles: Object.keys(config.models?.[config.default_model]?.files || {})
+      .filter((file) => file !== "SHA256SUMS")
+      .map((file) => self.fetch(new URL(`models/${config.default_model}/${file}`, base).href).catch(() => null)),
+  };
+  for (const download of [prefetched.numpy, prefetched.wheel]) download.catch(() => {});  // awaited when needed
+  return prefetched;
+}
+
 async function start() {
   config = await (await realFetch(new URL("runtime.json", base))).json();
   mark("config");
   post({ type: "status", text: `Loading Python runtime (${config.name} ${config.version})`,
     key: "status.loadingRuntime", params: { name: config.name, version: config.version } });
-  // Everything that can download starts now, in parallel with Pyodide's own downloads.
-  const downloads = {
-    numpy: config.numpy ? bytesOf(config.numpy.url, config.numpy.integrity) : Promise.resolve(null),
-    wheel: bytesOf(config.wheel, config.wheel_integrity),
-  };
-  for (const download of Object.values(downloads)) download.catch(() => {});  // awaited only without a boot cache
-  const modelFiles = Object.keys(config.models?.[config.default_model]?.files || {})
-    .filter((file) => file !== "SHA256SUMS")
-    .map((file) => self.fetch(new URL(`models/${config.default_model}/${file}`, base).href).catch(() => null));
-  // The boot cache (tens of MB) is read and checked while Pyodide loads its own files.
+  // Pyodide's module is imported while the boot cache is looked up (which takes tens of ms), not after.
+  const runtimeModule = import(new URL(config.module, base).href);
+  runtimeModule.catch(() => {});  // awaited by bootOnce
   const stored = await hasBootCache().catch((error) => { boot.cache = `none (${error.message})`; return false; });
+  // A return visit restoring NumPy and the default solver from the boot cache needs none of the
+  // downloads: they start only if restoring fails. Otherwise they start now, beside Pyodide's own.
+  if (!stored || !config.snapshot_libraries) prefetch();
+  // The boot cache (tens of MB) is read and checked while Pyodide loads its own files.
   const cached = stored ? readBootCache(config.boot_version).catch(() => null) : null;
   try {
-    await bootOnce(cached, downloads);
+    await bootOnce(runtimeModule, cached);
   } catch (error) {
     if (!boot.cache.startsWith("restored")) throw error;
     // The snapshot restored but Python could not go on from it: drop it and boot afresh.
     boot.cache = `dropped: booting from the snapshot failed (${error.message})`;
     await dropBootCache();
-    await bootOnce(null, downloads);
+    await bootOnce(runtimeModule, null);
   }
   post({ type: "status", text: "Loading the default solver", key: "status.loadingSolver" });
-  await Promise.all(modelFiles);
+  if (prefetched) await Promise.all(prefetched.modelFiles);
   await loadDefaultModel();
-  const info = await pyHandle("info", null);
+  const info = await pyHandle("info", { webgl: false });  // WebGL is probed once idle (chooseBackend)
   info.runtime_name = config.name;
   info.boot = { ...boot.marks, cache: boot.cache, snapshot: boot.snapshot || null };
   info.boot_ms = boot.marks.python;

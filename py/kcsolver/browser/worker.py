@@ -29,14 +29,20 @@ def webgl_status() -> dict:
 
 
 @handler("info")
-async def info(_request):
+async def info(request):
+    """The runtime, the default model and its backend, the matrix product, WebGL2. {webgl: false} leaves a
+    WebGL context unmade where none exists yet (the worker's boot: making one costs tens of ms before the
+    first answer, which comes on numpy anyway); WebGL then reads as not probed."""
     result = ffi.runtime_info()
     model = loaded.default.get("model")
     result["backend"] = model.backend if model is not None else None
     if model is not None:
         result["default_model"] = loaded.default["url"]
         result["model_backend"] = model.info()
-    result["webgl"] = webgl_status()
+    from ..kernels.webgl import context_made
+
+    result["webgl"] = webgl_status() if request.get("webgl", True) or context_made() else {
+        "available": None, "reason": "not probed yet: request('info') probes"}
     from ..kernels.numpy import native
 
     result["gemm"] = native.state()  # which matrix product the NumPy kernels use

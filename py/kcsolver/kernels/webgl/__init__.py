@@ -17,9 +17,14 @@ from ..numpy import KERNELS as NUMPY_KERNELS
 from .context import GLContext, GpuTensor, WebGLUnavailable
 from .ops import Kernels
 
-__all__ = ["WebGLBackend", "WebGLUnavailable", "GpuTensor", "shared_context"]
+__all__ = ["WebGLBackend", "WebGLUnavailable", "GpuTensor", "context_made", "shared_context"]
 
 _context: GLContext | None = None
+
+
+def context_made() -> bool:
+    """Whether this worker holds a live GL context (made by shared_context, never by asking)."""
+    return _context is not None and not _context.lost
 
 
 def shared_context() -> GLContext:
