@@ -69,10 +69,6 @@ del _snapshot`);
       .map(([handle, dso]) => [Number(handle), dso.name]),
   };
   if (libraries.modules.length !== dsos.size) throw new Error("a side module was loaded without being placed");
-  const described = [];
-  for (let i = 0; i < 60; i++) { let v; try { v = module.__hiwire_get(i); } catch { break; }
-    described.push(`${i}:${typeof v}:${v?.constructor?.name}:${String(v).slice(0, 60)}`); }
-  console.log("HIWIRE " + described.join(" | "));
   return { snapshot: fresh.makeMemorySnapshot(), libraries, digest };
 }
 
