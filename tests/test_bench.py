@@ -25,6 +25,8 @@ def test_quick_bench_writes_records(tmp_path):
                            for target in ("page", "widget", other_site)}
     for (metric, target), row in starts.items():
         assert row["engine"] == "kcsolver" and row["ms"] > 0
+        # the page's own clock saw the answer appear, and not after the harness did
+        assert row["page_ms"] is not None and 0 < row["page_ms"] <= row["ms"], row
         # a first visit downloads the runtime (megabytes); a return visit from the same site almost nothing
         if metric == "first_visit":
             assert row["bytes"] > 5_000_000
